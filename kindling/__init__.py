@@ -1,0 +1,30 @@
+"""kindling: a deep learning framework on NumPy with PyTorch's API."""
+from .engine import dtypes as _dtypes
+from .engine.dtypes import (dtype, float16, half, float32, float, float64, double, uint8, int8,
+                            int16, short, int32, int, int64, long, bool, get_default_dtype,
+                            set_default_dtype)
+from .engine.tensor import Tensor, Size, bind_methods as _bind_methods
+from .engine.grad_mode import (no_grad, enable_grad, set_grad_enabled, is_grad_enabled,
+                               inference_mode)
+from .engine.device import device
+from .engine.dtypes import result_type as _result_type
+from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, set_rng_state,
+                     default_generator)
+from . import ops as _ops
+from . import creation as _creation
+from . import autograd
+
+_ops.METHODS.update(_creation.METHODS)
+_bind_methods()
+
+
+def _export(module):
+    for name in module.FUNCTIONS:
+        globals()[name] = getattr(module, name)
+
+
+for _module in _ops.FAMILIES + (_creation,):
+    _export(_module)
+del _module
+
+__version__ = "0.1.0"

@@ -1,0 +1,63 @@
+"""PyTorch-style tensor printing: 4 decimals, scientific notation when magnitudes span widely,
+`1.` for integral floats, and the dtype/grad suffixes PyTorch shows."""
+import numpy as np
+
+from . import dtypes
+
+
+def _float_formatter(array):
+    finite = array[np.isfinite(array)]
+    nonzero = np.abs(finite[finite != 0]).astype(np.float64)
+    if nonzero.size == 0:
+        return lambda v: _special(v) or "0."
+    lo, hi = nonzero.min(), nonzero.max()
+    if np.all(finite == np.ceil(finite)):
+        if hi > 1e8:
+            return lambda v: _special(v) or f"{v:.4e}"
+        return lambda v: _special(v) or f"{v:.0f}."
+    if hi / lo > 1000 or hi > 1e8 or lo < 1e-4:
+        return lambda v: _special(v) or f"{v:.4e}"
+    return lambda v: _special(v) or f"{v:.4f}"
+
+
+def _special(v):
+    if np.isnan(v):
+        return "nan"
+    if np.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return None
+
+
+def format_array(array, prefix="tensor("):
+    if array.dtype.kind == "f":
+        summary = array if array.size <= 1000 else np.concatenate(
+            [array.ravel()[:3], array.ravel()[-3:]])
+        fmt = _float_formatter(summary)
+        formatter = {"float_kind": fmt}
+    elif array.dtype.kind == "b":
+        formatter = {"bool": lambda v: "True" if v else "False"}
+    else:
+        formatter = None
+    if array.ndim == 0:
+        return formatter["float_kind" if array.dtype.kind == "f" else "bool"](array.item()) \
+            if formatter else str(array.item())
+    return np.array2string(array, separator=", ", prefix=prefix, formatter=formatter,
+                           max_line_width=80, threshold=1000, edgeitems=3)
+
+
+def tensor_repr(t):
+    array = t._array
+    suffix = []
+    if array.size == 0 and array.shape != (0,):
+        body = "[]"
+        suffix.append(f"size={tuple(array.shape)}")
+    else:
+        body = format_array(array)
+    d = t.dtype
+    if d not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool):
+        suffix.append(f"dtype={d!r}")
+    if t.grad_fn is not None:
+        suffix.append(f"grad_fn=<{t.grad_fn.name()}>")
+    elif t._requires_grad:
+        suffix.append("requires_grad=True")
+    return "tensor(" + body + "".join(", " + s for s in suffix) + ")"
