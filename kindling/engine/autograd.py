@@ -12,6 +12,7 @@ from .function import Node
 from .tensor import Tensor, _make
 from .broadcast import sum_to
 from .cast import cast
+from .dtypes import from_numpy_dtype
 
 _State = grad_mode._State
 
@@ -129,8 +130,8 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
             shape, dtype = meta
             if g._array.shape != shape:
                 g = sum_to(g, shape, node)
-            if g.dtype is not dtype:
-                g = cast(g, dtype)
+            if g._array.dtype != dtype:
+                g = cast(g, from_numpy_dtype(dtype))
             target, index = edge
             if isinstance(target, Node):
                 _accumulate(node_grads, target, index, g, target.n_outputs)

@@ -165,10 +165,13 @@ class Function(metaclass=_FunctionMeta):
         record = False
         if _State.enabled:
             for a in args:
-                if type(a) is Tensor or isinstance(a, Tensor):
-                    if a._requires_grad:
-                        record = True
-                        break
+                if isinstance(a, Tensor) and a._requires_grad:
+                    record = True
+                    break
+        if record:
+            _connect(ctx, args)
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
         if cls._numpy_forward:
             out = cls.forward(ctx, *args, **kwargs)
             # NumPy returns scalars from 0-d ops; a tensor always holds an ndarray.
@@ -186,7 +189,7 @@ class Function(metaclass=_FunctionMeta):
             if type(out) is tuple:
                 return tuple(_make(o) if isinstance(o, np.ndarray) else o for o in out)
             return _make(out) if isinstance(out, np.ndarray) else out
-        return _record(cls, ctx, args, out)
+        return _record(cls, ctx, out)
 
 
 class Op(Function):
@@ -194,13 +197,14 @@ class Op(Function):
     _numpy_forward = True
 
 
-def _record(cls, ctx, args, out):
+def _connect(ctx, args):
+    """Point the new node at the nodes (or leaves) that made its tensor inputs."""
     edges, meta, needs = [], [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
             fn = a.grad_fn
             edges.append((fn, a._output_nr) if fn is not None else (a, 0))
-            meta.append((a._array.shape, a.dtype))
+            meta.append((a._array.shape, a._array.dtype))
             needs.append(True)
         else:
             edges.append(None)
@@ -210,6 +214,8 @@ def _record(cls, ctx, args, out):
     ctx.input_meta = meta
     ctx.needs_input_grad = tuple(needs)
 
+
+def _record(cls, ctx, out):
     multiple = type(out) is tuple
     outs = out if multiple else (out,)
     tensors = []
