@@ -30,19 +30,36 @@ def _special(v):
 
 def format_array(array, prefix="tensor("):
     if array.dtype.kind == "f":
-        summary = array if array.size <= 1000 else np.concatenate(
-            [array.ravel()[:3], array.ravel()[-3:]])
-        fmt = _float_formatter(summary)
-        formatter = {"float_kind": fmt}
+        shown = _shown_values(array)
+        fmt = _float_formatter(shown)
     elif array.dtype.kind == "b":
-        formatter = {"bool": lambda v: "True" if v else "False"}
+        shown = _shown_values(array)
+        fmt = lambda v: "True" if v else "False"  # noqa: E731
     else:
-        formatter = None
+        shown = _shown_values(array)
+        fmt = str
     if array.ndim == 0:
-        return formatter["float_kind" if array.dtype.kind == "f" else "bool"](array.item()) \
-            if formatter else str(array.item())
+        return fmt(array.item())
+    # Every element takes the width of the widest one, as in PyTorch.
+    width = max((len(fmt(v)) for v in shown.ravel().tolist()), default=1)
+    kind = {"f": "float_kind", "b": "bool"}.get(array.dtype.kind, "int")
+    formatter = {kind: lambda v: fmt(v).rjust(width)}
     return np.array2string(array, separator=", ", prefix=prefix, formatter=formatter,
                            max_line_width=80, threshold=1000, edgeitems=3)
+
+
+def _shown_values(array):
+    """The elements PyTorch looks at for formatting: all, or the corners when summarized."""
+    if array.size <= 1000:
+        return array
+    flat = array.reshape(-1)
+    return np.concatenate([flat[:3], flat[-3:]]) if array.ndim == 1 else _corners(array)
+
+
+def _corners(array, edge=3):
+    index = tuple(np.r_[0:min(edge, n), max(n - edge, edge if n > edge else n):n]
+                  for n in array.shape)
+    return array[np.ix_(*index)]
 
 
 def tensor_repr(t):
