@@ -8,7 +8,7 @@ values are released as soon as it has run (unless `retain_graph`).
 import numpy as np
 
 from . import grad_mode
-from .function import Node
+from .function import Node, _raise_freed
 from .tensor import Tensor, _make
 from .broadcast import sum_to
 from .cast import cast
@@ -93,30 +93,13 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
         if grads is None:
             continue
         if node.freed:
-            from .function import _raise_freed
             _raise_freed()
-        for i, g in enumerate(grads):
-            if g is None:
-                continue
-            if node.pre_hooks and i in node.pre_hooks:
-                for hook in node.pre_hooks[i]:
-                    result = hook(g)
-                    if result is not None:
-                        g = result
-                grads[i] = g
-            if node.retained and i in node.retained:
-                t = node.retained[i]()
-                if t is not None:
-                    t.grad = g.detach() if t.grad is None else (t.grad + g).detach()
-            if wanted is not None and (node, i) in wanted:
-                captured[wanted[(node, i)]] = g
-        # Outputs that got no gradient contribute zeros, as in PyTorch.
-        if any(g is None for g in grads):
-            arrays = node._out_array if node.n_outputs > 1 else None
+        if node.pre_hooks or node.retained or wanted:
+            _visit_output_grads(node, grads, wanted, captured)
+        if node.n_outputs > 1:  # outputs that got no gradient contribute zeros, as in PyTorch
             for i, g in enumerate(grads):
                 if g is None:
-                    shape_source = arrays[i] if arrays is not None else None
-                    grads[i] = _zeros_for(node, i, grads, shape_source)
+                    grads[i] = _zeros_like_output(node, i)
         input_grads = node.op.backward(node, *grads)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
@@ -134,7 +117,10 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
                 g = cast(g, from_numpy_dtype(dtype))
             target, index = edge
             if isinstance(target, Node):
-                _accumulate(node_grads, target, index, g, target.n_outputs)
+                slots = node_grads.get(target)
+                if slots is None:
+                    slots = node_grads[target] = [None] * target.n_outputs
+                slots[index] = g if slots[index] is None else slots[index] + g
             elif inputs is not None:
                 _accumulate(leaf_grads, id(target), 0, g, 1)
             else:
@@ -155,10 +141,28 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
     return result
 
 
-def _zeros_for(node, index, grads, array):
-    if array is None:  # single-output node never reached: cannot happen (it had no grads at all)
-        raise RuntimeError(f"{node.name()}: missing gradient for output {index}")
-    return _make(np.zeros(array.shape, array.dtype))
+def _visit_output_grads(node, grads, wanted, captured):
+    """Run tensor hooks, fill retained grads and capture grads asked for by autograd.grad."""
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        if node.pre_hooks and i in node.pre_hooks:
+            for hook in node.pre_hooks[i]:
+                result = hook(g)
+                if result is not None:
+                    g = result
+            grads[i] = g
+        if node.retained and i in node.retained:
+            t = node.retained[i]()
+            if t is not None:
+                t.grad = g.detach() if t.grad is None else (t.grad + g).detach()
+        if wanted and (node, i) in wanted:
+            captured[wanted[(node, i)]] = g
+
+
+def _zeros_like_output(node, index):
+    shape, dtype = node.output_meta[index]
+    return _make(np.zeros(shape, dtype))
 
 
 def _run_leaf_hooks(leaf, g):
@@ -201,7 +205,9 @@ def _check_roots(outputs, grad_outputs, caller):
                     f"{caller}: grad can be implicitly created only for scalar outputs; output "
                     f"{i} has shape {tuple(out.shape)}, so pass `gradient=` (a tensor of that "
                     f"shape)")
-            g = _make(np.ones(out._array.shape, out._array.dtype))
+            seed = np.empty(out._array.shape, out._array.dtype)
+            seed.fill(1)
+            g = _make(seed)
         else:
             if not isinstance(g, Tensor):
                 g = _make(np.asarray(g, dtype=out._array.dtype))

@@ -27,12 +27,16 @@ class SumTo(Op):
 
 class BroadcastTo(Op):
     @staticmethod
-    def forward(ctx, x, shape):
+    def forward(ctx, x, shape, copy=False):
+        if copy:  # a writable array; for small ones also much cheaper than np.broadcast_to
+            out = np.empty(shape, x._array.dtype)
+            out[...] = x._array
+            return out
         return np.broadcast_to(x._array, shape)
 
     @staticmethod
     def backward(ctx, g):
-        return g, None  # the engine sums g back to x's shape
+        return g, None, None  # the engine sums g back to x's shape
 
 
 def sum_to(g, shape, node=None):
@@ -49,15 +53,22 @@ def sum_to(g, shape, node=None):
     return SumTo.apply(g, shape)
 
 
-def broadcast_to(x, shape):
+def broadcast_to(x, shape, copy=False):
+    """x broadcast to `shape`: a read-only view sharing memory (expand), or with copy=True a new
+    array (what gradient rules such as sum's want: they never need the view)."""
     shape = tuple(shape)
     if x._array.shape == shape:
         return x
-    try:
-        ok = np.broadcast_shapes(x._array.shape, shape) == shape
-    except ValueError:
-        ok = False
-    if not ok:
+    if not _broadcastable(x._array.shape, shape):
         raise RuntimeError(f"expand: the shape {tuple(x._array.shape)} cannot be broadcast to "
                            f"{shape} (each dimension must match or be 1)")
-    return BroadcastTo.apply(x, shape)
+    return BroadcastTo.apply(x, shape, copy)
+
+
+def _broadcastable(source, target):
+    if len(source) > len(target):
+        return False
+    for s, t in zip(reversed(source), reversed(target)):
+        if s != t and s != 1:
+            return False
+    return True

@@ -25,7 +25,7 @@ class Node:
     the engine clears after backward unless `retain_graph`, so the graph holds no arrays it no
     longer needs."""
     __slots__ = ("op", "edges", "input_meta", "needs_input_grad", "_saved", "_out_array",
-                 "_out_vc", "_out_version", "n_outputs", "pre_hooks", "retained", "freed",
+                 "_out_vc", "_out_version", "n_outputs", "output_meta", "pre_hooks", "retained", "freed",
                  "__dict__", "__weakref__")
 
     def __init__(self, op):
@@ -45,24 +45,22 @@ class Node:
 
     # --- what forward stores, and backward reads -------------------------------------------
     def save_for_backward(self, *tensors):
-        self._saved = tuple(None if t is None else (t, t._vc[0]) for t in tensors)
+        """Keep inputs (or outputs) for backward; Python numbers and None may be passed too."""
+        self._saved = [(t, t._vc[0]) if isinstance(t, Tensor) else (t, None) for t in tensors]
 
     @property
     def saved_tensors(self):
         if self.freed:
             _raise_freed()
         out = []
-        for entry in self._saved:
-            if entry is None:
-                out.append(None)
-                continue
-            t, version = entry
-            if isinstance(t, int):  # an output of this node, kept as an index to avoid a cycle
-                out.append(self._output_tensor(t))
-                continue
-            if t._vc[0] != version:
+        for t, version in self._saved:
+            if version is None:
+                # a number, None, or one of this node's outputs (kept by index: no cycle)
+                out.append(self._output_tensor(t.index) if type(t) is _OutputRef else t)
+            elif t._vc[0] != version:
                 _raise_modified(self, t, version)
-            out.append(t)
+            else:
+                out.append(t)
         return tuple(out)
 
     @property
@@ -124,6 +122,38 @@ class _AccumulateGrad:
         return "<AccumulateGrad>"
 
 
+class _OutputRef:
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+class _NoNeeds:
+    """needs_input_grad outside autograd: False for every input."""
+    __slots__ = ()
+
+    def __getitem__(self, index):
+        return False
+
+    def __iter__(self):
+        return iter(())
+
+
+class _UnrecordedContext:
+    """The ctx of an op run without autograd: whatever forward saves is simply dropped."""
+    needs_input_grad = _NoNeeds()
+
+    def save_for_backward(self, *tensors):
+        pass
+
+    def mark_non_differentiable(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        pass
+
+
 def _raise_freed():
     raise RuntimeError(
         "Trying to backward through the graph a second time (or directly access saved tensors "
@@ -161,35 +191,22 @@ class Function(metaclass=_FunctionMeta):
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        ctx = Node(cls)
-        record = False
         if _State.enabled:
             for a in args:
                 if isinstance(a, Tensor) and a._requires_grad:
-                    record = True
-                    break
-        if record:
-            _connect(ctx, args)
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
+                    return _apply_recorded(cls, args, kwargs)
+        ctx = _UnrecordedContext()
         if cls._numpy_forward:
             out = cls.forward(ctx, *args, **kwargs)
+            if type(out) is tuple:
+                return tuple(_make(o if type(o) is np.ndarray else np.asarray(o)) for o in out)
             # NumPy returns scalars from 0-d ops; a tensor always holds an ndarray.
-            if type(out) is tuple:
-                out = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out)
-            elif type(out) is not np.ndarray:
-                out = np.asarray(out)
-        else:
-            previous, _State.enabled = _State.enabled, False
-            try:
-                out = cls.forward(ctx, *args, **kwargs)
-            finally:
-                _State.enabled = previous
-        if not record:
-            if type(out) is tuple:
-                return tuple(_make(o) if isinstance(o, np.ndarray) else o for o in out)
-            return _make(out) if isinstance(out, np.ndarray) else out
-        return _record(cls, ctx, out)
+            return _make(out if type(out) is np.ndarray else np.asarray(out))
+        previous, _State.enabled = _State.enabled, False
+        try:
+            return cls.forward(ctx, *args, **kwargs)
+        finally:
+            _State.enabled = previous
 
 
 class Op(Function):
@@ -197,8 +214,8 @@ class Op(Function):
     _numpy_forward = True
 
 
-def _connect(ctx, args):
-    """Point the new node at the nodes (or leaves) that made its tensor inputs."""
+def _apply_recorded(cls, args, kwargs):
+    ctx = Node(cls)
     edges, meta, needs = [], [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
@@ -213,38 +230,58 @@ def _connect(ctx, args):
     ctx.edges = edges
     ctx.input_meta = meta
     ctx.needs_input_grad = tuple(needs)
+    if cls._numpy_forward:
+        out = cls.forward(ctx, *args, **kwargs)
+        if type(out) is tuple:
+            out = tuple(o if type(o) is np.ndarray else np.asarray(o) for o in out)
+        elif type(out) is not np.ndarray:
+            out = np.asarray(out)
+    else:
+        previous, _State.enabled = _State.enabled, False
+        try:
+            out = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _State.enabled = previous
+    return _record(cls, ctx, out, args)
 
 
-def _record(cls, ctx, out):
+def _record(cls, ctx, out, args):
+    """Wrap forward's result as tensors whose grad_fn is `ctx`."""
     multiple = type(out) is tuple
-    outs = out if multiple else (out,)
-    tensors = []
-    for i, o in enumerate(outs):
-        if isinstance(o, Tensor):  # a Function's forward returned Tensors: adopt them
-            t = o
-            t.grad_fn, t._output_nr = ctx, i
-        else:
-            t = _make(o, grad_fn=ctx, output_nr=i)
-        if not t.dtype.is_floating_point:  # integer outputs (indices) carry no gradient
-            t.grad_fn, t._requires_grad = None, False
-        else:
-            t._requires_grad = True
-        tensors.append(t)
+    tensors = [_output(o, ctx, i, args) for i, o in enumerate(out)] if multiple \
+        else [_output(out, ctx, 0, args)]
     ctx.n_outputs = len(tensors)
+    if multiple:  # outputs that get no gradient are given zeros of this shape and dtype
+        ctx.output_meta = tuple((t._array.shape, t._array.dtype) for t in tensors)
     if cls.saves_output:
         ctx._out_array = tuple(t._array for t in tensors) if multiple else tensors[0]._array
         ctx._out_vc = tensors[0]._vc
         ctx._out_version = tensors[0]._vc[0]
     if not cls._numpy_forward and ctx._saved:
-        # A Function may save its own outputs; keep their index instead of the tensor (no cycle).
-        fixed = []
-        for entry in ctx._saved:
-            idx = None if entry is None else next(
-                (i for i, t in enumerate(tensors) if t is entry[0]), None)
-            fixed.append(entry if idx is None else (idx, None))
-        if any(isinstance(e, tuple) and isinstance(e[0], int) for e in fixed if e):
+        # A Function may save its own outputs: keep their index instead (no reference cycle).
+        saved = []
+        for t, version in ctx._saved:
+            index = next((i for i, o in enumerate(tensors) if o is t), None)
+            saved.append((t, version) if index is None else (_OutputRef(index), None))
+        ctx._saved = saved
+        if ctx._out_array is None and any(type(t) is _OutputRef for t, _ in saved):
             ctx._out_array = tuple(t._array for t in tensors) if multiple else tensors[0]._array
             ctx._out_vc = tensors[0]._vc
             ctx._out_version = tensors[0]._vc[0]
-        ctx._saved = tuple(fixed)
     return tuple(tensors) if multiple else tensors[0]
+
+
+def _output(o, ctx, index, args):
+    if type(o) is np.ndarray:
+        t = _make(o, grad_fn=ctx, output_nr=index)
+    elif isinstance(o, Tensor):  # a Function's forward returned a Tensor: adopt it
+        if any(o is a for a in args):  # returned an input unchanged: give a new view of it
+            t = _make(o._array, grad_fn=ctx, output_nr=index, vc=o._vc, base=o)
+        else:
+            t = o
+            t.grad_fn, t._output_nr, t._requires_grad = ctx, index, True
+    else:
+        return o  # non-tensor outputs of a Function pass through
+    if t._array.dtype.kind != "f":  # integer outputs (indices) carry no gradient
+        t.grad_fn, t._requires_grad = None, False
+    return t

@@ -122,8 +122,7 @@ class Tensor:
 
     # --- autograd -----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autograd import backward
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self):
         return _make(self._array, vc=self._vc, base=self)
@@ -554,6 +553,8 @@ def _unwrap_nested(data):
 
 
 def bind_methods():
+    global _autograd
+    from . import autograd as _autograd
     """Bind the ops in kindling/ops onto Tensor. Each name is a function whose first argument is
     the tensor, so `x.exp()` is `kindling.exp(x)`; methods whose signature differs from the
     function's (varargs shapes, in-place forms) are written out in the ops modules themselves."""
