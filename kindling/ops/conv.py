@@ -1,0 +1,304 @@
+"""Convolution as GEMM, in 1-D and 2-D (1-D runs as 2-D with height 1).
+
+Three NumPy kernels do all the work, and each op's gradient is written with the others, so
+convolutions can be differentiated any number of times:
+
+    conv(x, w)            y[n,o,p,q]  = sum_{c,i,j} x_pad[n,c,p*s+i*d, q*s+j*d] * w[o,c,i,j]
+    conv_transpose(g, w)  the adjoint of conv in x (col2im of g . w): grad of conv wrt x
+    conv_weight(x, g)     the adjoint of conv in w (im2col(x)^T . g):   grad of conv wrt w
+
+im2col is a strided view of the padded input (no copy until the GEMM needs one); col2im adds
+kernel-offset slices back, one NumPy call per kernel position, never a loop over pixels.
+"""
+import numpy as np
+
+from ..engine.function import Op
+from ..engine.tensor import Tensor
+from ._util import operands  # noqa: F401  (kept for symmetry with other families)
+
+
+def _pair(v, name, op):
+    if isinstance(v, (tuple, list)):
+        if len(v) != 2:
+            raise ValueError(f"{op}: {name} must be an int or a pair, got {v!r}")
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def _out_size(size, kernel, stride, pad, dilation):
+    return (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _windows(xp, kernel, stride, dilation, out_hw):
+    """(N, C, oH, oW, kH, kW) strided view of the padded input: im2col without a copy."""
+    n, c = xp.shape[:2]
+    sn, sc, sh, sw = xp.strides
+    shape = (n, c, out_hw[0], out_hw[1], kernel[0], kernel[1])
+    strides = (sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1])
+    return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+
+
+def _pad(x, padding):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+
+
+def _conv_forward(x, w, stride, padding, dilation, groups):
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    out_hw = (_out_size(h, kh, stride[0], padding[0], dilation[0]),
+              _out_size(wd, kw, stride[1], padding[1], dilation[1]))
+    cols = _windows(_pad(x, padding), (kh, kw), stride, dilation, out_hw)
+    if groups == 1:
+        # GEMM over (C, kH, kW): (N, oH, oW, O) then channels first
+        out = np.tensordot(cols, w, axes=([1, 4, 5], [1, 2, 3]))
+        return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+    og = o // groups
+    if cg == 1 and og == 1:  # depthwise: a weighted sum of kernel-offset slices
+        return np.einsum("nchwij,cij->nchw", cols, w[:, 0], optimize=True)
+    out = np.empty((n, o) + out_hw, dtype=np.result_type(x, w))
+    for g in range(groups):
+        part = np.tensordot(cols[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og],
+                            axes=([1, 4, 5], [1, 2, 3]))
+        out[:, g * og:(g + 1) * og] = part.transpose(0, 3, 1, 2)
+    return out
+
+
+def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups):
+    """col2im(g . w): the adjoint of _conv_forward in x, cropped to the input size."""
+    n, o, oh, ow = g.shape
+    _, cg, kh, kw = w.shape
+    og = o // groups
+    c = cg * groups
+    h, wd = in_hw
+    hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
+    if groups == 1:
+        cols = np.tensordot(g, w, axes=([1], [0]))  # (N, oH, oW, C, kH, kW)
+    elif cg == 1 and og == 1:
+        cols = np.einsum("nchw,cij->nhwcij", g, w[:, 0], optimize=True)
+    else:
+        cols = np.empty((n, oh, ow, c, kh, kw), dtype=np.result_type(g, w))
+        for gi in range(groups):
+            cols[:, :, :, gi * cg:(gi + 1) * cg] = np.tensordot(
+                g[:, gi * og:(gi + 1) * og], w[gi * og:(gi + 1) * og], axes=([1], [0]))
+    # Room for windows that run past the padded input (when (size - kernel) % stride != 0).
+    full_h = max(hp, (oh - 1) * stride[0] + dilation[0] * (kh - 1) + 1)
+    full_w = max(wp, (ow - 1) * stride[1] + dilation[1] * (kw - 1) + 1)
+    dx = np.zeros((n, c, full_h, full_w), dtype=cols.dtype)
+    cols = cols.transpose(0, 3, 1, 2, 4, 5)  # (N, C, oH, oW, kH, kW)
+    for i in range(kh):
+        for j in range(kw):
+            hi, wj = i * dilation[0], j * dilation[1]
+            dx[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
+               wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, :, :, i, j]
+    return dx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
+
+
+def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups):
+    """im2col(x)^T . g: the adjoint of _conv_forward in w."""
+    o = g.shape[1]
+    c = x.shape[1]
+    cg, og = c // groups, o // groups
+    cols = _windows(_pad(x, padding), kernel, stride, dilation, g.shape[2:])
+    if groups == 1:
+        return np.tensordot(g, cols, axes=([0, 2, 3], [0, 2, 3]))  # (O, C, kH, kW)
+    if cg == 1 and og == 1:
+        return np.einsum("nchw,nchwij->cij", g, cols, optimize=True)[:, None]
+    dw = np.empty((o, cg) + tuple(kernel), dtype=np.result_type(x, g))
+    for gi in range(groups):
+        dw[gi * og:(gi + 1) * og] = np.tensordot(
+            g[:, gi * og:(gi + 1) * og], cols[:, gi * cg:(gi + 1) * cg],
+            axes=([0, 2, 3], [0, 2, 3]))
+    return dw
+
+
+class Conv(Op):
+    @staticmethod
+    def forward(ctx, x, w, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, w)
+        ctx.conf = (stride, padding, dilation, groups)
+        return _conv_forward(x._array, w._array, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.conf
+        gx = ConvTranspose.apply(g, w, tuple(x.shape[2:]), stride, padding, dilation, groups) \
+            if ctx.needs_input_grad[0] else None
+        gw = ConvWeight.apply(x, g, tuple(w.shape[2:]), stride, padding, dilation, groups) \
+            if ctx.needs_input_grad[1] else None
+        return gx, gw, None, None, None, None
+
+
+class ConvTranspose(Op):
+    """Adjoint of Conv in its input: maps (N, O, oH, oW) to (N, C, H, W)."""
+
+    @staticmethod
+    def forward(ctx, g, w, in_hw, stride, padding, dilation, groups):
+        ctx.save_for_backward(g, w)
+        ctx.conf = (stride, padding, dilation, groups)
+        return _conv_input_grad(g._array, w._array, in_hw, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, w = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.conf
+        d_g = Conv.apply(gg, w, stride, padding, dilation, groups) \
+            if ctx.needs_input_grad[0] else None
+        d_w = ConvWeight.apply(gg, g, tuple(w.shape[2:]), stride, padding, dilation, groups) \
+            if ctx.needs_input_grad[1] else None
+        return d_g, d_w, None, None, None, None, None
+
+
+class ConvWeight(Op):
+    """Adjoint of Conv in its weight: maps (x, g) to a (O, C/groups, kH, kW) weight gradient."""
+
+    @staticmethod
+    def forward(ctx, x, g, kernel, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, g)
+        ctx.conf = (stride, padding, dilation, groups)
+        return _conv_weight_grad(x._array, g._array, kernel, stride, padding, dilation, groups)
+
+    @staticmethod
+    def backward(ctx, gw):
+        x, g = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.conf
+        d_x = ConvTranspose.apply(g, gw, tuple(x.shape[2:]), stride, padding, dilation, groups) \
+            if ctx.needs_input_grad[0] else None
+        d_g = Conv.apply(x, gw, stride, padding, dilation, groups) \
+            if ctx.needs_input_grad[1] else None
+        return d_x, d_g, None, None, None, None, None
+
+
+# --- public API (torch.nn.functional) -----------------------------------------------------------
+def _check_conv(op, x, w, groups, dims):
+    if not isinstance(x, Tensor) or not isinstance(w, Tensor):
+        raise TypeError(f"{op}: expected input and weight Tensors")
+    if w.ndim != dims + 2:
+        raise RuntimeError(f"{op}: expected a {dims + 2}-D weight, got shape {tuple(w.shape)}")
+    if x.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{op}: expected a {dims + 1}-D (unbatched) or {dims + 2}-D (batched) "
+                           f"input, got shape {tuple(x.shape)}")
+    if x.dtype != w.dtype:
+        raise RuntimeError(f"{op}: input ({x.dtype}) and weight ({w.dtype}) must have the same "
+                           f"dtype")
+
+
+def _conv_nd(op, x, weight, bias, stride, padding, dilation, groups, dims):
+    _check_conv(op, x, weight, groups, dims)
+    unbatched = x.ndim == dims + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    if dims == 1:  # 1-D as 2-D with height 1
+        x, weight = x.unsqueeze(2), weight.unsqueeze(2)
+        stride, dilation = (1, _single(stride)), (1, _single(dilation))
+        padding = padding if isinstance(padding, str) else (0, _single(padding))
+    else:
+        stride, dilation = _pair(stride, "stride", op), _pair(dilation, "dilation", op)
+    c, o = x.shape[1], weight.shape[0]
+    if c % groups or o % groups:
+        raise RuntimeError(f"{op}: in_channels ({c}) and out_channels ({o}) must be divisible by "
+                           f"groups ({groups})")
+    if weight.shape[1] * groups != c:
+        raise RuntimeError(f"{op}: expected input with {weight.shape[1] * groups} channels "
+                           f"(weight of shape {tuple(weight.shape)}, groups={groups}), but got "
+                           f"input of shape {tuple(x.shape)}")
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        x, padding = _string_padding(op, x, padding, kernel, stride, dilation)
+    else:
+        padding = _pair(padding, "padding", op)
+    for size, k, p, d in zip(x.shape[2:], kernel, padding, dilation):
+        if size + 2 * p < d * (k - 1) + 1:
+            raise RuntimeError(f"{op}: input size {tuple(x.shape[2:])} (padded by {padding}) is "
+                               f"smaller than the kernel {kernel} (dilation {dilation})")
+    out = Conv.apply(x, weight, stride, padding, dilation, groups)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    if dims == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def _single(v):
+    return int(v[0]) if isinstance(v, (tuple, list)) else int(v)
+
+
+def _string_padding(op, x, mode, kernel, stride, dilation):
+    if mode == "valid":
+        return x, (0, 0)
+    if mode != "same":
+        raise ValueError(f"{op}: padding must be 'valid', 'same' or ints, got {mode!r}")
+    if any(s != 1 for s in stride):
+        raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    if all(t % 2 == 0 for t in total):
+        return x, (total[0] // 2, total[1] // 2)
+    # Odd total padding: PyTorch pads the extra element at the end.
+    from .shape import pad
+    x = pad(x, (total[1] // 2, total[1] - total[1] // 2, total[0] // 2, total[0] - total[0] // 2))
+    return x, (0, 0)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_nd("conv2d", input, weight, bias, stride, padding, dilation, groups, 2)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    return _conv_nd("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
+
+
+def _conv_transpose_nd(op, x, weight, bias, stride, padding, output_padding, groups, dilation,
+                       dims):
+    if weight.ndim != dims + 2:
+        raise RuntimeError(f"{op}: expected a {dims + 2}-D weight, got shape "
+                           f"{tuple(weight.shape)}")
+    unbatched = x.ndim == dims + 1
+    if unbatched:
+        x = x.unsqueeze(0)
+    if x.ndim != dims + 2:
+        raise RuntimeError(f"{op}: expected a {dims + 2}-D input, got shape {tuple(x.shape)}")
+    if dims == 1:
+        x, weight = x.unsqueeze(2), weight.unsqueeze(2)
+        stride, padding = (1, _single(stride)), (0, _single(padding))
+        output_padding, dilation = (0, _single(output_padding)), (1, _single(dilation))
+    else:
+        stride, padding = _pair(stride, "stride", op), _pair(padding, "padding", op)
+        output_padding = _pair(output_padding, "output_padding", op)
+        dilation = _pair(dilation, "dilation", op)
+    # weight is (C_in, C_out/groups, kH, kW): the weight of the conv this transposes.
+    if x.shape[1] != weight.shape[0]:
+        raise RuntimeError(f"{op}: expected input with {weight.shape[0]} channels (weight shape "
+                           f"{tuple(weight.shape)}), got input of shape {tuple(x.shape)}")
+    for op_, s, d in zip(output_padding, stride, dilation):
+        if op_ >= max(s, d):
+            raise RuntimeError(f"{op}: output padding must be smaller than either stride or "
+                               f"dilation, got output_padding={output_padding}, stride={stride}, "
+                               f"dilation={dilation}")
+    kernel = weight.shape[2:]
+    out_hw = tuple((size - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for size, s, p, d, k, op_ in
+                   zip(x.shape[2:], stride, padding, dilation, kernel, output_padding))
+    out = ConvTranspose.apply(x, weight, out_hw, stride, padding, dilation, groups)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    if dims == 1:
+        out = out.squeeze(2)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _conv_transpose_nd("conv_transpose2d", input, weight, bias, stride, padding,
+                              output_padding, groups, dilation, 2)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    return _conv_transpose_nd("conv_transpose1d", input, weight, bias, stride, padding,
+                              output_padding, groups, dilation, 1)
+
+
+FUNCTIONS = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+METHODS = {}

@@ -1,0 +1,353 @@
+"""Pooling, unfold/fold (im2col exposed) and unpooling, in 1-D and 2-D.
+
+Max pooling finds each window's argmax without autograd, then *gathers* those positions: the
+gradient of a gather is a scatter-add and vice versa (`PlaneGather`/`PlaneScatter` are each
+other's adjoint), so max pooling, max unpooling and their gradients are differentiable again.
+Average pooling is a depthwise convolution with a ones kernel divided by the window count.
+"""
+import math
+
+import numpy as np
+
+from ..engine.function import Op
+from ..engine.tensor import Tensor, _make
+from .conv import _windows, _pair, _single, _conv_input_grad, conv2d
+
+
+# --- gather/scatter within each (n, c) plane ------------------------------------------------
+class PlaneGather(Op):
+    """out[n, c, k] = x[n, c, idx[n, c, k]] over flattened (H*W) planes."""
+
+    @staticmethod
+    def forward(ctx, x, idx):
+        ctx.idx, ctx.plane = idx, x._array.shape[2]
+        return np.take_along_axis(x._array, idx, axis=2)
+
+    @staticmethod
+    def backward(ctx, g):
+        return PlaneScatter.apply(g, ctx.idx, ctx.plane), None
+
+
+class PlaneScatter(Op):
+    """out[n, c, idx[n, c, k]] += g[n, c, k], into zero planes of size `plane`."""
+
+    @staticmethod
+    def forward(ctx, g, idx, plane):
+        ga = g._array
+        n, c, k = ga.shape
+        out = np.zeros((n, c, plane), dtype=ga.dtype)
+        flat = (idx + (np.arange(n * c) * plane).reshape(n, c, 1)).ravel()
+        np.add.at(out.reshape(-1), flat, ga.ravel())
+        ctx.idx = idx
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return PlaneGather.apply(gg, ctx.idx), None, None
+
+
+_gather = PlaneGather.apply
+
+
+# --- max pooling ---------------------------------------------------------------------------------
+def _pool_out(size, k, s, p, d, ceil_mode):
+    span = size + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:  # last window must start inside input or left pad
+        out -= 1
+    return out
+
+
+def _check_pool(op, x, kernel, stride, padding, dilation=(1, 1)):
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"{op}: expected a 3-D (unbatched) or 4-D input, got shape "
+                           f"{tuple(x.shape)}")
+    for k, p in zip(kernel, padding):
+        if p > k // 2:
+            raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but "
+                               f"got pad={p}, kernel_size={k}")
+    if any(s <= 0 for s in stride) or any(k <= 0 for k in kernel) or any(d <= 0 for d in dilation):
+        raise RuntimeError(f"{op}: kernel_size, stride and dilation must be positive, got "
+                           f"{kernel}, {stride}, {dilation}")
+
+
+def _max_pool_indices(a, kernel, stride, padding, dilation, ceil_mode, op):
+    n, c, h, w = a.shape
+    oh = _pool_out(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    ow = _pool_out(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(f"{op}: output size is too small ({oh}x{ow}) for input of shape "
+                           f"{a.shape} with kernel {kernel}, stride {stride}, padding {padding}")
+    need_h = (oh - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1
+    need_w = (ow - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1
+    pad = ((0, 0), (0, 0), (padding[0], max(0, need_h - h - padding[0])),
+           (padding[1], max(0, need_w - w - padding[1])))
+    fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+    ap = np.pad(a, pad, constant_values=fill)
+    win = _windows(ap, kernel, stride, dilation, (oh, ow)).reshape(n, c, oh, ow, -1)
+    local = win.argmax(axis=-1)
+    ki, kj = np.divmod(local, kernel[1])
+    rows = np.arange(oh).reshape(-1, 1) * stride[0] - padding[0] + ki * dilation[0]
+    cols = np.arange(ow).reshape(1, -1) * stride[1] - padding[1] + kj * dilation[1]
+    return (rows * w + cols).reshape(n, c, oh * ow), (oh, ow)
+
+
+def _max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, return_indices, op):
+    _check_pool(op, x, kernel, stride, padding, dilation)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    n, c, h, w = x.shape
+    idx, (oh, ow) = _max_pool_indices(x._array, kernel, stride, padding, dilation, ceil_mode, op)
+    out = _gather(x.reshape(n, c, h * w), idx).reshape(n, c, oh, ow)
+    indices = _make(idx.reshape(n, c, oh, ow))
+    if unbatched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, indices) if return_indices else out
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    kernel = _pair(kernel_size, "kernel_size", "max_pool2d")
+    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "max_pool2d")
+    return _max_pool2d(input, kernel, stride, _pair(padding, "padding", "max_pool2d"),
+                       _pair(dilation, "dilation", "max_pool2d"), ceil_mode, return_indices,
+                       "max_pool2d")
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    k = _single(kernel_size)
+    s = k if stride is None or stride == [] else _single(stride)
+    out = _max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding)),
+                      (1, _single(dilation)), ceil_mode, True, "max_pool1d")
+    values, indices = out[0].squeeze(-2), out[1].squeeze(-2)
+    return (values, indices) if return_indices else values
+
+
+# --- average pooling ----------------------------------------------------------------------------
+def _avg_divisor(h, w, oh, ow, kernel, stride, padding, count_include_pad):
+    """How many elements each output averages, as PyTorch counts them."""
+    def counts(size, out, k, s, p):
+        start = np.arange(out) * s - p
+        end = np.minimum(start + k, size + p)
+        if count_include_pad:
+            return end - start
+        return np.minimum(end, size) - np.maximum(start, 0)
+    return np.outer(counts(h, oh, kernel[0], stride[0], padding[0]),
+                    counts(w, ow, kernel[1], stride[1], padding[1]))
+
+
+def _avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override, op):
+    _check_pool(op, x, kernel, stride, padding)
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.unsqueeze(0)
+    n, c, h, w = x.shape
+    oh = _pool_out(h, kernel[0], stride[0], padding[0], 1, ceil_mode)
+    ow = _pool_out(w, kernel[1], stride[1], padding[1], 1, ceil_mode)
+    extra_h = max(0, (oh - 1) * stride[0] + kernel[0] - h - 2 * padding[0])
+    extra_w = max(0, (ow - 1) * stride[1] + kernel[1] - w - 2 * padding[1])
+    if extra_h or extra_w:  # ceil_mode windows past the padding see zeros, not counted
+        from .shape import pad
+        x = pad(x, (0, extra_w, 0, extra_h))
+    ones = _make(np.ones((c, 1) + tuple(kernel), dtype=x._array.dtype))
+    summed = conv2d(x, ones, stride=stride, padding=padding, groups=c)
+    if divisor_override:
+        out = summed / float(divisor_override)
+    else:
+        divisor = _avg_divisor(h, w, oh, ow, kernel, stride, padding, count_include_pad)
+        out = summed / _make(divisor.astype(x._array.dtype))
+    return out.squeeze(0) if unbatched else out
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    kernel = _pair(kernel_size, "kernel_size", "avg_pool2d")
+    stride = kernel if stride is None or stride == [] else _pair(stride, "stride", "avg_pool2d")
+    return _avg_pool2d(input, kernel, stride, _pair(padding, "padding", "avg_pool2d"),
+                       ceil_mode, count_include_pad, divisor_override, "avg_pool2d")
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    k = _single(kernel_size)
+    s = k if stride is None or stride == [] else _single(stride)
+    return _avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _single(padding)), ceil_mode,
+                       count_include_pad, None, "avg_pool1d").squeeze(-2)
+
+
+# --- adaptive pooling ------------------------------------------------------------------------------
+def _adaptive_bounds(size, out):
+    return [(math.floor(i * size / out), math.ceil((i + 1) * size / out)) for i in range(out)]
+
+
+def _averaging_matrix(size, out, dtype):
+    m = np.zeros((out, size), dtype=dtype)
+    for i, (a, b) in enumerate(_adaptive_bounds(size, out)):
+        m[i, a:b] = 1.0 / (b - a)
+    return m
+
+
+def _output_size(output_size, in_hw):
+    oh, ow = _pair(output_size, "output_size", "adaptive pool") \
+        if not isinstance(output_size, (tuple, list)) or None not in output_size \
+        else tuple(in_hw[i] if v is None else v for i, v in enumerate(output_size))
+    return oh, ow
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Each output averages a window [floor(i*H/oH), ceil((i+1)*H/oH)); computed as
+    P_h @ x @ P_w^T with averaging matrices, so its gradient comes from matmul."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_avg_pool2d: expected a 3-D or 4-D input, got shape "
+                           f"{tuple(input.shape)}")
+    h, w = input.shape[-2:]
+    oh, ow = _output_size(output_size, (h, w))
+    if oh == 1 and ow == 1:
+        return input.mean(dim=(-2, -1), keepdim=True)
+    dtype = input._array.dtype
+    ph = _make(_averaging_matrix(h, oh, dtype))
+    pw = _make(_averaging_matrix(w, ow, dtype).T.copy())
+    return ph.matmul(input).matmul(pw)
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, _single(output_size))).squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d: expected a 3-D or 4-D input, got shape "
+                           f"{tuple(input.shape)}")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    n, c, h, w = x.shape
+    oh, ow = _output_size(output_size, (h, w))
+    a = x._array
+    idx = np.empty((n, c, oh, ow), dtype=np.int64)
+    for i, (r0, r1) in enumerate(_adaptive_bounds(h, oh)):
+        for j, (c0, c1) in enumerate(_adaptive_bounds(w, ow)):
+            block = a[:, :, r0:r1, c0:c1].reshape(n, c, -1)
+            local = block.argmax(axis=-1)
+            idx[:, :, i, j] = (r0 + local // (c1 - c0)) * w + c0 + local % (c1 - c0)
+    out = _gather(x.reshape(n, c, h * w), idx.reshape(n, c, -1)).reshape(n, c, oh, ow)
+    indices = _make(idx)
+    if unbatched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, indices) if return_indices else out
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    out, idx = adaptive_max_pool2d(input.unsqueeze(-2), (1, _single(output_size)), True)
+    out, idx = out.squeeze(-2), idx.squeeze(-2)
+    return (out, idx) if return_indices else out
+
+
+# --- unpooling -----------------------------------------------------------------------------------
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    kernel = _pair(kernel_size, "kernel_size", "max_unpool2d")
+    stride = kernel if stride is None else _pair(stride, "stride", "max_unpool2d")
+    padding = _pair(padding, "padding", "max_unpool2d")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    idx = indices._array.reshape(x.shape[0], x.shape[1], -1)
+    h_in, w_in = x.shape[-2:]
+    if output_size is None:
+        oh = (h_in - 1) * stride[0] - 2 * padding[0] + kernel[0]
+        ow = (w_in - 1) * stride[1] - 2 * padding[1] + kernel[1]
+    else:
+        oh, ow = tuple(output_size)[-2:]
+    if idx.size and (idx.min() < 0 or idx.max() >= oh * ow):
+        raise RuntimeError(f"max_unpool2d: found an invalid max index {int(idx.max())} (output "
+                           f"volumes are of size {oh}x{ow})")
+    n, c = x.shape[:2]
+    out = PlaneScatter.apply(x.reshape(n, c, -1), idx, oh * ow).reshape(n, c, oh, ow)
+    return out.squeeze(0) if unbatched else out
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    k = _single(kernel_size)
+    s = k if stride is None else _single(stride)
+    size = None if output_size is None else (1, tuple(output_size)[-1])
+    return max_unpool2d(input.unsqueeze(-2), indices.unsqueeze(-2), (1, k), (1, s),
+                        (0, _single(padding)), size).squeeze(-2)
+
+
+# --- unfold / fold -------------------------------------------------------------------------------
+class Unfold(Op):
+    @staticmethod
+    def forward(ctx, x, kernel, dilation, padding, stride):
+        a = x._array
+        n, c, h, w = a.shape
+        oh = (h + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+        ow = (w + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+        if oh <= 0 or ow <= 0:
+            raise RuntimeError(f"unfold: input of spatial size {(h, w)} is too small for kernel "
+                               f"{kernel} with padding {padding} and dilation {dilation}")
+        ctx.conf = ((h, w), kernel, dilation, padding, stride)
+        ap = np.pad(a, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+        win = _windows(ap, kernel, stride, dilation, (oh, ow))  # (N, C, oH, oW, kH, kW)
+        return np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3)).reshape(
+            n, c * kernel[0] * kernel[1], oh * ow)
+
+    @staticmethod
+    def backward(ctx, g):
+        in_hw, kernel, dilation, padding, stride = ctx.conf
+        return Fold.apply(g, in_hw, kernel, dilation, padding, stride), None, None, None, None
+
+
+class Fold(Op):
+    @staticmethod
+    def forward(ctx, cols, output_size, kernel, dilation, padding, stride):
+        a = cols._array
+        n, ckk, length = a.shape
+        kk = kernel[0] * kernel[1]
+        if ckk % kk:
+            raise RuntimeError(f"fold: expected size of input's dimension 1 ({ckk}) to be "
+                               f"divisible by the product of kernel_size ({kk})")
+        c = ckk // kk
+        h, w = output_size
+        oh = (h + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+        ow = (w + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+        if oh * ow != length:
+            raise RuntimeError(f"fold: expected input's dimension 2 to match the calculated "
+                               f"number of sliding blocks {oh} * {ow} = {oh * ow}, but got "
+                               f"{length}")
+        ctx.conf = (kernel, dilation, padding, stride)
+        # col2im with an identity "weight": reuses the conv adjoint's accumulation
+        g = a.reshape(n, c * kk, oh, ow)
+        eye = np.eye(c * kk, dtype=a.dtype).reshape(c * kk, c, kernel[0], kernel[1])
+        return _conv_input_grad(g, eye, (h, w), stride, padding, dilation, 1)
+
+    @staticmethod
+    def backward(ctx, g):
+        kernel, dilation, padding, stride = ctx.conf
+        return Unfold.apply(g, kernel, dilation, padding, stride), None, None, None, None, None
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"unfold: expected a 3-D or 4-D input, got shape {tuple(input.shape)}")
+    unbatched = input.ndim == 3
+    x = input.unsqueeze(0) if unbatched else input
+    out = Unfold.apply(x, _pair(kernel_size, "kernel_size", "unfold"),
+                       _pair(dilation, "dilation", "unfold"), _pair(padding, "padding", "unfold"),
+                       _pair(stride, "stride", "unfold"))
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"fold: expected a 2-D or 3-D input, got shape {tuple(input.shape)}")
+    unbatched = input.ndim == 2
+    x = input.unsqueeze(0) if unbatched else input
+    out = Fold.apply(x, _pair(output_size, "output_size", "fold"),
+                     _pair(kernel_size, "kernel_size", "fold"), _pair(dilation, "dilation", "fold"),
+                     _pair(padding, "padding", "fold"), _pair(stride, "stride", "fold"))
+    return out.squeeze(0) if unbatched else out
+
+
+FUNCTIONS = ["max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
+             "adaptive_max_pool1d"]
+METHODS = {}
