@@ -1,0 +1,9 @@
+"""kindling.vision: image datasets, transforms, batch mixing and image utilities.
+
+Laid out like torchvision (`datasets`, `transforms`, `utils`, `models`), which is what the torch
+alias serves as `torchvision`."""
+from . import datasets, transforms, utils
+from .mix import Mixup, CutMix
+from .. import models
+
+__all__ = ["datasets", "transforms", "utils", "models", "Mixup", "CutMix"]
