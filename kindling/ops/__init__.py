@@ -1,8 +1,10 @@
 """kindling's ops, one module per family. Each module lists its public functions in FUNCTIONS
 (exported as `kindling.<name>`) and its Tensor methods in METHODS (bound onto Tensor)."""
-from . import elementwise, reduce, shape
+from . import elementwise, activation, reduce, shape, index, linalg
+from . import conv, pool, recurrent, norm, resample
 
-FAMILIES = (elementwise, reduce, shape)
+FAMILIES = (elementwise, activation, reduce, shape, index, linalg, conv, pool, recurrent, norm,
+            resample)
 
 METHODS = {}
 for _family in FAMILIES:
