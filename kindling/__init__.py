@@ -13,6 +13,7 @@ from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, 
 from . import ops as _ops
 from . import creation as _creation
 from . import autograd
+from . import linalg, return_types
 
 _ops.METHODS.update(_creation.METHODS)
 _bind_methods()
@@ -28,3 +29,8 @@ for _module in _ops.FAMILIES + (_creation,):
 del _module
 
 __version__ = "0.1.0"
+
+from .serialization import save, load  # noqa: E402
+from . import utils  # noqa: E402
+from . import nn  # noqa: E402
+from . import optim  # noqa: E402

@@ -1,13 +1,24 @@
-"""Elementwise arithmetic, math and comparison ops: each forward beside its gradient rule.
+"""Elementwise arithmetic, math, comparison and logical ops: each forward beside its gradient rule.
 
 Rules return gradients in the output's (broadcast) shape; the engine sums them to each input's
-shape. Rules use Tensor ops, so every gradient here can be differentiated again.
+shape. Rules use Tensor ops, so every gradient here can be differentiated again. Masks that
+select where a gradient flows (clamp, maximum, abs...) are plain arrays: they are constants of
+the gradient, whose own derivative is zero almost everywhere.
+
+The one-input math functions are one table line each (`_unary`): NumPy's forward and the
+gradient as a function of (g, x, y), with x the input and y the output.
 """
+import math
+
 import numpy as np
 
+from ..engine import dtypes
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
 from ._util import operands, shape_error, inplace
+from . import _special
+
+_NUMBER = (int, float, bool, np.generic)
 
 
 def _binary(op, a, b, name):
@@ -16,6 +27,58 @@ def _binary(op, a, b, name):
         return op(x, y)
     except ValueError:
         raise shape_error(name, x, y) from None
+
+
+def _save_pair(ctx, a, b, cross=False):
+    """Save the tensor operands of a binary op; Python numbers are kept as they are. With
+    `cross`, each operand is saved only when the *other* one requires grad (mul's rule: a's
+    gradient reads only b), so an in-place change of an operand that no rule reads is fine."""
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    save_a = a_t and (not cross or (b_t and b._requires_grad))
+    save_b = b_t and (not cross or (a_t and a._requires_grad))
+    ctx.save_for_backward(a if save_a else None, b if save_b else None)
+    ctx.scalars = (None if a_t else a, None if b_t else b)
+
+
+def _saved_pair(ctx):
+    a, b = ctx.saved_tensors
+    return (ctx.scalars[0] if a is None else a), (ctx.scalars[1] if b is None else b)
+
+
+def _default_float():
+    return dtypes.get_default_dtype().np
+
+
+def _float(x):
+    """Math functions of integer tensors compute in the default float dtype, as in PyTorch."""
+    a = x._array
+    if a.dtype.kind == "f":
+        return a
+    return a.astype(_default_float())
+
+
+def _float_operands(a, b, name):
+    """operands() cast to a floating dtype: integer inputs give the default float dtype."""
+    x, y = operands(a, b, name)
+    xf = x.dtype.kind == "f" if isinstance(x, np.ndarray) else isinstance(x, float)
+    yf = y.dtype.kind == "f" if isinstance(y, np.ndarray) else isinstance(y, float)
+    if not (xf or yf):
+        d = _default_float()
+        x, y = np.asarray(x, dtype=d), np.asarray(y, dtype=d)
+    return x, y
+
+
+def _zeros(g):
+    return _make(np.zeros_like(g._array))
+
+
+def _mask(array, like):
+    """A 0/1 array of `like`'s dtype from a bool array, for masking gradients."""
+    return _make(array.astype(like._array.dtype))
+
+
+def _arr(v):
+    return v._array if isinstance(v, Tensor) else v
 
 
 # --- arithmetic -----------------------------------------------------------------------------
@@ -29,10 +92,21 @@ class Add(Op):
         return g, g
 
 
+def _is_bool(v):
+    return isinstance(v, bool) or (isinstance(v, Tensor) and v._array.dtype == np.bool_)
+
+
 class Sub(Op):
     @staticmethod
     def forward(ctx, a, b):
-        return _binary(np.subtract, a, b, "sub")
+        if _is_bool(a) or _is_bool(b):
+            raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                               "supported; use the `^` or `logical_xor()` operator instead")
+        x, y = operands(a, b, "sub")
+        try:
+            return np.subtract(x, y)
+        except ValueError:
+            raise shape_error("sub", x, y) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -42,16 +116,12 @@ class Sub(Op):
 class Mul(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        _save_pair(ctx, a, b, cross=True)
         return _binary(np.multiply, a, b, "mul")
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_pair(ctx)
         return (g * b if ctx.needs_input_grad[0] else None,
                 g * a if ctx.needs_input_grad[1] else None)
 
@@ -59,14 +129,9 @@ class Mul(Op):
 class Div(Op):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
-        x, y = operands(a, b, "div")
-        if x.dtype.kind != "f" if isinstance(x, np.ndarray) else not isinstance(x, float):
-            # true division of integers gives the default float dtype, as in PyTorch
-            from ..engine.dtypes import get_default_dtype
-            x = np.asarray(x, dtype=get_default_dtype().np)
+        b_grad = isinstance(b, Tensor) and b._requires_grad
+        _save_pair(ctx, a if b_grad or not isinstance(a, Tensor) else None, b)
+        x, y = _float_operands(a, b, "div")
         try:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return np.true_divide(x, y)
@@ -75,17 +140,108 @@ class Div(Op):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
+        a, b = _saved_pair(ctx)
         ga = g / b if ctx.needs_input_grad[0] else None
         gb = -g * a / (b * b) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
+def _int_zero_check(y, name):
+    if isinstance(y, np.ndarray) and y.dtype.kind in "iub" and not np.all(y):
+        raise RuntimeError(f"{name}: ZeroDivisionError (integer division by zero)")
+    if not isinstance(y, np.ndarray) and isinstance(y, (int, np.integer)) and y == 0:
+        raise RuntimeError(f"{name}: ZeroDivisionError (integer division by zero)")
+
+
+def _no_bool(x, y, name):
+    if np.result_type(x, y) == np.bool_:
+        raise RuntimeError(f"{name}: not implemented for bool tensors")
+
+
+class RoundedDiv(Op):
+    """div(a, b, rounding_mode='trunc' | 'floor'): piecewise constant, so zero gradients."""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        name = f"div(rounding_mode={mode!r})"
+        x, y = operands(a, b, name)
+        _no_bool(x, y, name)
+        integer = np.result_type(x, y).kind in "iub"
+        try:
+            if integer:
+                _int_zero_check(y, name)
+                if mode == "floor":
+                    return np.floor_divide(x, y)
+                return np.floor_divide(np.subtract(x, np.fmod(x, y)), y)  # exact: C truncation
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if mode == "floor":
+                    return np.floor_divide(x, y)
+                return np.trunc(np.true_divide(x, y))
+        except ValueError:
+            raise shape_error(name, x, y) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        zero = _zeros(g)
+        return zero, zero, None
+
+
+class Remainder(Op):
+    """Python's %: the result has the sign of the divisor (PyTorch's remainder)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _save_pair(ctx, a, b)
+        x, y = operands(a, b, "remainder")
+        _no_bool(x, y, "remainder")
+        if np.result_type(x, y).kind in "iub":
+            _int_zero_check(y, "remainder")
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.remainder(x, y)
+        except ValueError:
+            raise shape_error("remainder", x, y) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _saved_pair(ctx)
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = -g * div(a, b, rounding_mode="floor")
+        return g, gb
+
+
+class Fmod(Op):
+    """C's fmod: the result has the sign of the dividend."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _save_pair(ctx, a, b)
+        x, y = operands(a, b, "fmod")
+        _no_bool(x, y, "fmod")
+        if np.result_type(x, y).kind in "iub":
+            _int_zero_check(y, "fmod")
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.fmod(x, y)
+        except ValueError:
+            raise shape_error("fmod", x, y) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _saved_pair(ctx)
+        gb = None
+        if ctx.needs_input_grad[1]:
+            gb = -g * div(a, b, rounding_mode="trunc")
+        return g, gb
+
+
 class Neg(Op):
     @staticmethod
     def forward(ctx, x):
+        if x._array.dtype == np.bool_:
+            raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not "
+                               "supported; use the `~` or `logical_not()` operator instead")
         return np.negative(x._array)
 
     @staticmethod
@@ -94,79 +250,157 @@ class Neg(Op):
 
 
 class Pow(Op):
+    saves_output = True
+
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if isinstance(a, Tensor) else None,
-                              b if isinstance(b, Tensor) else None)
-        ctx.scalars = (a, b)
+        _save_pair(ctx, a, b)
         x, y = operands(a, b, "pow")
-        if isinstance(y, np.ndarray) and y.dtype.kind in "iu" and np.any(y < 0):
-            raise RuntimeError("pow: integers to negative integer powers are not allowed")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            try:
+        kind = np.result_type(x, y).kind
+        try:
+            if kind == "b":
+                if isinstance(y, np.ndarray):
+                    raise RuntimeError("pow: not implemented for bool tensors")
+                return x.copy() if y else np.ones(x.shape, dtype=bool)
+            if kind in "iu":
+                if not isinstance(y, np.ndarray):
+                    if y < 0:
+                        raise RuntimeError("pow: integers to negative integer powers are not "
+                                           "allowed")
+                    return np.power(x, y)
+                negative = y < 0
+                if negative.any():
+                    # PyTorch's integer pow: 1 ** -n = 1, (-1) ** -n = +-1, otherwise 0
+                    out = np.power(x, np.where(negative, 0, y))
+                    odd = np.where(y % 2 == 0, 1, -1)
+                    special = np.where(x == 1, 1, np.where(x == -1, odd, 0))
+                    return np.where(negative, special, out).astype(out.dtype, copy=False)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 return np.power(x, y)
-            except ValueError:
-                raise shape_error("pow", x, y) from None
+        except ValueError:
+            raise shape_error("pow", x, y) from None
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
-        base = ctx.scalars[0] if a is None else a
-        exponent = ctx.scalars[1] if b is None else b
+        base, exponent = _saved_pair(ctx)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 * inf at a == 0, masked below
+            return Pow._grads(ctx, g, base, exponent)
+
+    @staticmethod
+    def _grads(ctx, g, base, exponent):
         ga = gb = None
         if ctx.needs_input_grad[0]:
             if isinstance(exponent, Tensor):
-                ga = g * exponent * pow(base, exponent - 1)
+                d = exponent * pow(base, exponent - 1)
+                # d/da a**0 is 0, even at a == 0 where the formula gives 0 * inf
+                ga = g * where(exponent == 0, _zeros(d), d)
             elif exponent == 0:
-                ga = g * 0
+                ga = _zeros(g)
             else:
-                ga = g * exponent * pow(base, exponent - 1)
+                ga = g * (exponent * pow(base, exponent - 1))
         if ctx.needs_input_grad[1]:
-            out = pow(base, exponent)
-            # d/db a**b = a**b * log(a), taken as 0 where a == 0 (PyTorch's convention)
-            base_t = base if isinstance(base, Tensor) else _make(np.asarray(base, g._array.dtype))
-            safe = where(base_t == 0, 1.0, base_t)
-            gb = g * out * log(safe)
+            # d/db a**b = a**b * log(a), taken as 0 where a == 0 and b >= 0 (PyTorch's convention)
+            out = ctx.output
+            if isinstance(base, Tensor):
+                zero = (base._array == 0) & (_arr(exponent) >= 0)
+                safe = where(_make(zero), _make(np.ones((), base._array.dtype)), base)
+                gb = g * where(_make(zero), _zeros(out), out * log(safe))
+            elif base == 0:
+                gb = g * where(exponent >= 0, _zeros(out), out * -math.inf)
+            else:
+                gb = g * (out * (math.log(base) if base > 0 else math.nan))
         return ga, gb
 
 
-# --- unary math -------------------------------------------------------------------------------
-class Exp(Op):
-    saves_output = True
+# --- one-input math: (name, forward, gradient rule, what the rule reads) ----------------------
+def _unary(name, fn, grad, reads="x", floating=True, errors=True):
+    """An Op computing fn(array) elementwise; `grad(g, x, y)` gives the input's gradient from
+    the output gradient g, the input x and the output y. `reads` says which of x / y the rule
+    uses, so only those are kept for backward."""
+    saves_x, saves_y = "x" in reads, "y" in reads
 
-    @staticmethod
     def forward(ctx, x):
-        return np.exp(_float(x))
+        if saves_x:
+            ctx.save_for_backward(x)
+        a = _float(x) if floating else x._array
+        if errors:
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                return fn(a)
+        return fn(a)
 
-    @staticmethod
     def backward(ctx, g):
-        return g * ctx.output
+        x = ctx.saved_tensors[0] if saves_x else None
+        y = ctx.output if saves_y else None
+        return grad(g, x, y)
+
+    return type(name, (Op,), {"forward": staticmethod(forward),
+                              "backward": staticmethod(backward), "saves_output": saves_y,
+                              "__doc__": f"{name}: elementwise, forward beside its gradient."})
 
 
-class Log(Op):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(_float(x))
-
-    @staticmethod
-    def backward(ctx, g):
-        x, = ctx.saved_tensors
-        return g / x
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
-class Tanh(Op):
-    saves_output = True
+def _sign_array(a):
+    return a.copy() if a.dtype == np.bool_ else np.sign(a)
 
-    @staticmethod
-    def forward(ctx, x):
-        return np.tanh(_float(x))
 
-    @staticmethod
-    def backward(ctx, g):
-        y = ctx.output
-        return g * (1 - y * y)
+def _no_bool_input(fn, name):
+    def checked(a):
+        if a.dtype == np.bool_:
+            raise RuntimeError(f"{name}: not implemented for bool tensors")
+        return fn(a)
+    return checked
+
+
+def _round_like(fn, name):
+    """floor/ceil/trunc keep integer tensors as they are (a copy), as in PyTorch."""
+    return _no_bool_input(lambda a: a.copy() if a.dtype.kind in "iu" else fn(a), name)
+
+
+Exp = _unary("Exp", np.exp, lambda g, x, y: g * y, reads="y")
+Exp2 = _unary("Exp2", np.exp2, lambda g, x, y: g * (y * _LN2), reads="y")
+Expm1 = _unary("Expm1", np.expm1, lambda g, x, y: g * (y + 1), reads="y")
+Log = _unary("Log", np.log, lambda g, x, y: g / x)
+Log2 = _unary("Log2", np.log2, lambda g, x, y: g / (x * _LN2))
+Log10 = _unary("Log10", np.log10, lambda g, x, y: g / (x * _LN10))
+Log1p = _unary("Log1p", np.log1p, lambda g, x, y: g / (x + 1))
+Sqrt = _unary("Sqrt", np.sqrt, lambda g, x, y: g / (y * 2), reads="y")
+Rsqrt = _unary("Rsqrt", lambda a: np.reciprocal(np.sqrt(a)),
+               lambda g, x, y: g * (y * y * y) * -0.5, reads="y")
+Reciprocal = _unary("Reciprocal", np.reciprocal, lambda g, x, y: -g * (y * y), reads="y")
+Sin = _unary("Sin", np.sin, lambda g, x, y: g * cos(x))
+Cos = _unary("Cos", np.cos, lambda g, x, y: -g * sin(x))
+Tan = _unary("Tan", np.tan, lambda g, x, y: g * (y * y + 1), reads="y")
+Asin = _unary("Asin", np.arcsin, lambda g, x, y: g * rsqrt(1 - x * x))
+Acos = _unary("Acos", np.arccos, lambda g, x, y: -g * rsqrt(1 - x * x))
+Atan = _unary("Atan", np.arctan, lambda g, x, y: g / (x * x + 1))
+Sinh = _unary("Sinh", np.sinh, lambda g, x, y: g * cosh(x))
+Cosh = _unary("Cosh", np.cosh, lambda g, x, y: g * sinh(x))
+Asinh = _unary("Asinh", np.arcsinh, lambda g, x, y: g * rsqrt(x * x + 1))
+Acosh = _unary("Acosh", np.arccosh, lambda g, x, y: g * rsqrt(x * x - 1))
+Atanh = _unary("Atanh", np.arctanh, lambda g, x, y: g / (1 - x * x))
+Tanh = _unary("Tanh", np.tanh, lambda g, x, y: g * (1 - y * y), reads="y", errors=False)
+Erf = _unary("Erf", _special.erf,
+             lambda g, x, y: g * (exp(-(x * x)) * _TWO_OVER_SQRT_PI), errors=False)
+Erfc = _unary("Erfc", _special.erfc,
+              lambda g, x, y: g * (exp(-(x * x)) * -_TWO_OVER_SQRT_PI), errors=False)
+Erfinv = _unary("Erfinv", _special.erfinv,
+                lambda g, x, y: g * (exp(y * y) * _SQRT_PI_OVER_TWO), reads="y", errors=False)
+Abs = _unary("Abs", _no_bool_input(np.abs, "abs"), lambda g, x, y: g * sign(x), floating=False, errors=False)
+Sign = _unary("Sign", _sign_array, lambda g, x, y: _zeros(g), reads="", floating=False,
+              errors=False)
+Square = _unary("Square", lambda a: np.square(a.astype(np.int64) if a.dtype == np.bool_ else a),
+                lambda g, x, y: g * (x * 2), floating=False, errors=False)
+Floor = _unary("Floor", _round_like(np.floor, "floor"), lambda g, x, y: _zeros(g), reads="",
+               floating=False, errors=False)
+Ceil = _unary("Ceil", _round_like(np.ceil, "ceil"), lambda g, x, y: _zeros(g), reads="",
+              floating=False, errors=False)
+Trunc = _unary("Trunc", _round_like(np.trunc, "trunc"), lambda g, x, y: _zeros(g), reads="",
+               floating=False, errors=False)
+Frac = _unary("Frac", lambda a: a - np.trunc(a), lambda g, x, y: g, reads="", floating=False)
 
 
 class Sigmoid(Op):
@@ -182,31 +416,306 @@ class Sigmoid(Op):
     @staticmethod
     def backward(ctx, g):
         y = ctx.output
-        return g * y * (1 - y)
+        return g * (y * (1 - y))
 
 
 class Relu(Op):
     @staticmethod
     def forward(ctx, x):
+        if x._array.dtype == np.bool_:
+            raise RuntimeError("relu: bool inputs are not supported")
         out = np.maximum(x._array, 0)
         ctx.mask = out > 0
         return out
 
     @staticmethod
     def backward(ctx, g):
-        return g * _make(ctx.mask)
+        return g * _mask(ctx.mask, g)
 
 
-def _float(x):
-    """Math functions of integer tensors compute in the default float dtype, as in PyTorch."""
-    a = x._array
-    if a.dtype.kind == "f":
-        return a
-    from ..engine.dtypes import get_default_dtype
-    return a.astype(get_default_dtype().np)
+class Round(Op):
+    @staticmethod
+    def forward(ctx, x, decimals):
+        a = x._array
+        if a.dtype == np.bool_:
+            raise RuntimeError("round: not implemented for bool tensors")
+        if a.dtype.kind in "iu":
+            if decimals != 0:
+                raise RuntimeError(f"round: decimals={decimals} is not implemented for "
+                                   f"{x.dtype.name} tensors (floating point only)")
+            return a.copy()
+        if decimals == 0:
+            return np.round(a)
+        # PyTorch: nearbyint(x * 10**d) / 10**d (d > 0), nearbyint(x / 10**-d) * 10**-d (d < 0)
+        if decimals > 0:
+            p = 10.0 ** decimals
+            return np.round(a * p) / p
+        p = 10.0 ** -decimals
+        return np.round(a / p) * p
+
+    @staticmethod
+    def backward(ctx, g):
+        return _zeros(g), None
 
 
-# --- comparisons and selection (no gradient) ---------------------------------------------------
+# --- two-input math ---------------------------------------------------------------------------
+class Atan2(Op):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        x, y = _float_operands(a, b, "atan2")
+        try:
+            return np.arctan2(x, y)
+        except ValueError:
+            raise shape_error("atan2", x, y) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        r = g / (a * a + b * b)
+        return (r * b if ctx.needs_input_grad[0] else None,
+                -r * a if ctx.needs_input_grad[1] else None)
+
+
+class Hypot(Op):
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        x, y = _float_operands(a, b, "hypot")
+        try:
+            return np.hypot(x, y)
+        except ValueError:
+            raise shape_error("hypot", x, y) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        r = g / ctx.output
+        return (r * a if ctx.needs_input_grad[0] else None,
+                r * b if ctx.needs_input_grad[1] else None)
+
+
+class Xlogy(Op):
+    """x * log(y), defined as 0 where x == 0 (unless y is NaN)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _save_pair(ctx, a, b)
+        x, y = _float_operands(a, b, "xlogy")
+        rt = np.result_type(x, y)
+        x, y = np.asarray(x, dtype=rt), np.asarray(y, dtype=rt)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = np.multiply(x, np.log(y))
+                return np.where((np.asarray(x) == 0) & ~np.isnan(y), 0, out).astype(
+                    out.dtype, copy=False)
+        except ValueError:
+            raise shape_error("xlogy", x, y) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _saved_pair(ctx)
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            zero = (a._array == 0) & (np.asarray(_arr(b)) <= 0)
+            if isinstance(b, Tensor):
+                log_b = log(b)
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    log_b = float(np.log(b))
+            ga = where(_make(zero), _zeros(g), g * log_b)
+        if ctx.needs_input_grad[1]:
+            gb = g * a / b
+        return ga, gb
+
+
+class _Extremum(Op):
+    """maximum / minimum / fmax / fmin: the gradient goes to the selected input (split in
+    half at ties for maximum/minimum, as in PyTorch; all to `input` for fmax/fmin)."""
+    name = fn = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        x, y = operands(a, b, cls.name)
+        try:
+            out = cls.fn(x, y)
+        except ValueError:
+            raise shape_error(cls.name, x, y) from None
+        if out.dtype.kind == "f":
+            ctx.weight = cls.weight_of_first(x, y).astype(out.dtype, copy=False)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        w = ctx.weight
+        return (g * _make(w) if ctx.needs_input_grad[0] else None,
+                g * _make(1 - w) if ctx.needs_input_grad[1] else None)
+
+
+class Maximum(_Extremum):
+    name, fn = "maximum", staticmethod(np.maximum)
+
+    @staticmethod
+    def weight_of_first(x, y):
+        return np.where(x == y, 0.5, np.where(x < y, 0.0, 1.0))
+
+
+class Minimum(_Extremum):
+    name, fn = "minimum", staticmethod(np.minimum)
+
+    @staticmethod
+    def weight_of_first(x, y):
+        return np.where(x == y, 0.5, np.where(x > y, 0.0, 1.0))
+
+
+class Fmax(_Extremum):
+    name, fn = "fmax", staticmethod(np.fmax)
+
+    @staticmethod
+    def weight_of_first(x, y):
+        return (x >= y) | np.isnan(y)
+
+
+class Fmin(_Extremum):
+    name, fn = "fmin", staticmethod(np.fmin)
+
+    @staticmethod
+    def weight_of_first(x, y):
+        return (x <= y) | np.isnan(y)
+
+
+class Clamp(Op):
+    """clamp(x, min, max) = minimum(maximum(x, min), max). The gradient passes where
+    min <= x <= max (bounds included); a tensor bound gets it where x lies beyond it."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x, lo if isinstance(lo, Tensor) else None,
+                              hi if isinstance(hi, Tensor) else None)
+        ctx.bounds = (None if isinstance(lo, Tensor) else lo,
+                      None if isinstance(hi, Tensor) else hi)
+        rt = dtypes.result_type(x, lo, hi).np
+        a = x._array if x._array.dtype == rt else x._array.astype(rt)
+        out = a
+        try:
+            if lo is not None:
+                lv = lo._array.astype(rt, copy=False) if isinstance(lo, Tensor) else lo
+                out = np.maximum(out, lv)
+            if hi is not None:
+                hv = hi._array.astype(rt, copy=False) if isinstance(hi, Tensor) else hi
+                out = np.minimum(out, hv)
+        except ValueError:
+            raise shape_error("clamp", *(v for v in (x, lo, hi) if isinstance(v, Tensor))) \
+                from None
+        return out.copy() if out is x._array else out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo_t, hi_t = ctx.saved_tensors
+        lo = lo_t._array if lo_t is not None else ctx.bounds[0]
+        hi = hi_t._array if hi_t is not None else ctx.bounds[1]
+        a = x._array
+        keep = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            keep = keep & (a >= lo)
+        if hi is not None:
+            keep = keep & (a <= hi)
+        gx = g * _mask(keep, g) if ctx.needs_input_grad[0] else None
+        glo = g * _mask(a < lo, g) if ctx.needs_input_grad[1] else None
+        ghi = g * _mask(a > hi, g) if ctx.needs_input_grad[2] else None
+        return gx, glo, ghi
+
+
+class Lerp(Op):
+    """start + weight * (end - start), computed from the nearer end as PyTorch does."""
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        ctx.save_for_backward(start, end, weight if isinstance(weight, Tensor) else None)
+        ctx.weight = None if isinstance(weight, Tensor) else weight
+        s, e = operands(start, end, "lerp")
+        w = weight._array if isinstance(weight, Tensor) else weight
+        try:
+            diff = e - s
+            if isinstance(w, np.ndarray):
+                w = w.astype(diff.dtype, copy=False)
+                return np.where(np.abs(w) < 0.5, s + w * diff, e - diff * (1 - w))
+            return s + w * diff if -0.5 < w < 0.5 else e - diff * (1 - w)
+        except ValueError:
+            raise shape_error("lerp", start, end, weight) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        start, end, w_t = ctx.saved_tensors
+        w = ctx.weight if w_t is None else w_t
+        return (g * (1 - w) if ctx.needs_input_grad[0] else None,
+                g * w if ctx.needs_input_grad[1] else None,
+                g * (end - start) if ctx.needs_input_grad[2] else None)
+
+
+class Addcmul(Op):
+    @staticmethod
+    def forward(ctx, x, t1, t2, value):
+        ctx.save_for_backward(t1, t2)
+        ctx.value = value
+        rt = dtypes.result_type(x, t1, t2).np
+        a, b, c = (v._array.astype(rt, copy=False) for v in (x, t1, t2))
+        try:
+            return a + (value * b) * c if value != 1 else a + b * c
+        except ValueError:
+            raise shape_error("addcmul", x, t1, t2) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        t1, t2 = ctx.saved_tensors
+        v = ctx.value
+        return (g,
+                g * (t2 * v) if ctx.needs_input_grad[1] else None,
+                g * (t1 * v) if ctx.needs_input_grad[2] else None, None)
+
+
+class Addcdiv(Op):
+    @staticmethod
+    def forward(ctx, x, t1, t2, value):
+        ctx.save_for_backward(t1, t2)
+        ctx.value = value
+        rt = dtypes.result_type(x, t1, t2)
+        if not rt.is_floating_point:
+            raise RuntimeError("addcdiv: integer division with addcdiv is no longer supported; "
+                               "use floating point tensors")
+        a, b, c = (v._array.astype(rt.np, copy=False) for v in (x, t1, t2))
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return a + (value * b) / c if value != 1 else a + b / c
+        except ValueError:
+            raise shape_error("addcdiv", x, t1, t2) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        t1, t2 = ctx.saved_tensors
+        v = ctx.value
+        return (g,
+                g * v / t2 if ctx.needs_input_grad[1] else None,
+                -g * v * t1 / (t2 * t2) if ctx.needs_input_grad[2] else None, None)
+
+
+class NanToNum(Op):
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        a = x._array
+        if a.dtype.kind != "f":
+            return a.copy()
+        ctx.finite = np.isfinite(a)
+        return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _mask(ctx.finite, g), None, None, None
+
+
+# --- comparisons, predicates, logical and bitwise ops (no gradient) ---------------------------
 def _compare(np_op, name):
     def compare(input, other):
         x, y = operands(input, other, name)
@@ -226,6 +735,104 @@ gt = _compare(np.greater, "gt")
 ge = _compare(np.greater_equal, "ge")
 
 
+def _logical(np_op, name):
+    def logical(input, other):
+        x, y = _arr(input), _arr(other)
+        try:
+            return _make(np.asarray(np_op(x, y)))
+        except ValueError:
+            raise shape_error(name, input, other) from None
+    logical.__name__ = name
+    return logical
+
+
+logical_and = _logical(np.logical_and, "logical_and")
+logical_or = _logical(np.logical_or, "logical_or")
+logical_xor = _logical(np.logical_xor, "logical_xor")
+
+
+def logical_not(input):
+    return _make(np.logical_not(input._array))
+
+
+def _bitwise(np_op, name):
+    def bitwise(input, other):
+        x, y = operands(input, other, name)
+        for v in (x, y):
+            kind = v.dtype.kind if isinstance(v, np.ndarray) else np.asarray(v).dtype.kind
+            if kind not in "biu":
+                raise RuntimeError(f"{name}: only integer and bool tensors are supported, got "
+                                   f"{np.asarray(v).dtype}")
+        try:
+            return _make(np.asarray(np_op(x, y)))
+        except ValueError:
+            raise shape_error(name, x, y) from None
+    bitwise.__name__ = name
+    return bitwise
+
+
+bitwise_and = _bitwise(np.bitwise_and, "bitwise_and")
+bitwise_or = _bitwise(np.bitwise_or, "bitwise_or")
+bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor")
+bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift")
+bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift")
+
+
+def bitwise_not(input):
+    a = input._array
+    if a.dtype.kind not in "biu":
+        raise RuntimeError(f"bitwise_not: only integer and bool tensors are supported, got "
+                           f"{input.dtype.name}")
+    return _make(np.invert(a))
+
+
+def isnan(input):
+    return _make(np.isnan(input._array))
+
+
+def isinf(input):
+    return _make(np.isinf(input._array))
+
+
+def isfinite(input):
+    return _make(np.isfinite(input._array))
+
+
+def isposinf(input):
+    return _make(np.isposinf(input._array))
+
+
+def isneginf(input):
+    return _make(np.isneginf(input._array))
+
+
+def isreal(input):
+    return _make(np.ones(input._array.shape, dtype=bool))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    if isinstance(other, Tensor) and input.dtype is not other.dtype:
+        raise RuntimeError(f"isclose: expected both inputs to have the same dtype, but got "
+                           f"{input.dtype.name} and {other.dtype.name}")
+    x, y = operands(input, other, "isclose")
+    try:
+        return _make(np.asarray(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+    except ValueError:
+        raise shape_error("isclose", x, y) from None
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when every element is close (a Python bool, as in PyTorch)."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._array.all())
+
+
+def equal(input, other):
+    """True when both tensors have the same shape and the same values (a Python bool)."""
+    return input._array.shape == other._array.shape and bool(
+        np.array_equal(input._array, other._array))
+
+
+# --- selection --------------------------------------------------------------------------------
 class Where(Op):
     @staticmethod
     def forward(ctx, condition, a, b):
@@ -243,13 +850,19 @@ class Where(Op):
     @staticmethod
     def backward(ctx, g):
         c = _make(ctx.condition)
-        zero = g * 0
+        zero = _zeros(g)
         return (None,
                 where(c, g, zero) if ctx.needs_input_grad[1] else None,
                 where(c, zero, g) if ctx.needs_input_grad[2] else None)
 
 
 # --- public functions ---------------------------------------------------------------------------
+def _tensors_only(name, *args):
+    for i, a in enumerate(args):
+        if not isinstance(a, Tensor):
+            raise TypeError(f"{name}(): argument {i} must be a Tensor, not {type(a).__name__}")
+
+
 def add(input, other, *, alpha=1, out=None):
     if alpha != 1:
         other = mul(other, alpha)
@@ -262,6 +875,10 @@ def sub(input, other, *, alpha=1, out=None):
     return Sub.apply(input, other)
 
 
+def rsub(input, other, *, alpha=1):
+    return sub(other, input, alpha=alpha)
+
+
 def mul(input, other, *, out=None):
     return Mul.apply(input, other)
 
@@ -269,23 +886,137 @@ def mul(input, other, *, out=None):
 def div(input, other, *, rounding_mode=None, out=None):
     if rounding_mode is None:
         return Div.apply(input, other)
-    raise NotImplementedError("div: rounding_mode is added with floor_divide")
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    return RoundedDiv.apply(input, other, rounding_mode)
+
+
+def true_divide(input, other):
+    return Div.apply(input, other)
+
+
+def floor_divide(input, other):
+    return RoundedDiv.apply(input, other, "floor")
+
+
+def remainder(input, other):
+    return Remainder.apply(input, other)
+
+
+def fmod(input, other):
+    return Fmod.apply(input, other)
 
 
 def neg(input):
     return Neg.apply(input)
 
 
+def positive(input):
+    if input._array.dtype == np.bool_:
+        raise RuntimeError("positive: the `+` operator on a bool tensor is not supported")
+    return input
+
+
 def pow(input, exponent):
     return Pow.apply(input, exponent)
+
+
+def float_power(input, exponent):
+    """pow computed in float64, as PyTorch's float_power."""
+    if isinstance(input, Tensor):
+        input = input.to(dtypes.float64)
+    if isinstance(exponent, Tensor):
+        exponent = exponent.to(dtypes.float64)
+    return Pow.apply(input, float(exponent) if isinstance(exponent, _NUMBER) else exponent)
+
+
+def square(input):
+    return Square.apply(input)
 
 
 def exp(input):
     return Exp.apply(input)
 
 
+def exp2(input):
+    return Exp2.apply(input)
+
+
+def expm1(input):
+    return Expm1.apply(input)
+
+
 def log(input):
     return Log.apply(input)
+
+
+def log2(input):
+    return Log2.apply(input)
+
+
+def log10(input):
+    return Log10.apply(input)
+
+
+def log1p(input):
+    return Log1p.apply(input)
+
+
+def sqrt(input):
+    return Sqrt.apply(input)
+
+
+def rsqrt(input):
+    return Rsqrt.apply(input)
+
+
+def reciprocal(input):
+    return Reciprocal.apply(input)
+
+
+def sin(input):
+    return Sin.apply(input)
+
+
+def cos(input):
+    return Cos.apply(input)
+
+
+def tan(input):
+    return Tan.apply(input)
+
+
+def asin(input):
+    return Asin.apply(input)
+
+
+def acos(input):
+    return Acos.apply(input)
+
+
+def atan(input):
+    return Atan.apply(input)
+
+
+def sinh(input):
+    return Sinh.apply(input)
+
+
+def cosh(input):
+    return Cosh.apply(input)
+
+
+def asinh(input):
+    return Asinh.apply(input)
+
+
+def acosh(input):
+    return Acosh.apply(input)
+
+
+def atanh(input):
+    return Atanh.apply(input)
 
 
 def tanh(input):
@@ -300,6 +1031,117 @@ def relu(input):
     return Relu.apply(input)
 
 
+def erf(input):
+    return Erf.apply(input)
+
+
+def erfc(input):
+    return Erfc.apply(input)
+
+
+def erfinv(input):
+    return Erfinv.apply(input)
+
+
+def abs(input):
+    return Abs.apply(input)
+
+
+def sign(input):
+    return Sign.apply(input)
+
+
+def sgn(input):
+    return Sign.apply(input)  # real tensors: sgn is sign
+
+
+def floor(input):
+    return Floor.apply(input)
+
+
+def ceil(input):
+    return Ceil.apply(input)
+
+
+def trunc(input):
+    return Trunc.apply(input)
+
+
+def round(input, *, decimals=0):
+    return Round.apply(input, int(decimals))
+
+
+def frac(input):
+    if input._array.dtype.kind != "f":
+        raise RuntimeError(f"frac: not implemented for {input.dtype.name} tensors (floating "
+                           f"point only)")
+    return Frac.apply(input)
+
+
+def atan2(input, other):
+    _tensors_only("atan2", input, other)
+    return Atan2.apply(input, other)
+
+
+def hypot(input, other):
+    _tensors_only("hypot", input, other)
+    return Hypot.apply(input, other)
+
+
+def xlogy(input, other):
+    return Xlogy.apply(input, other)
+
+
+def maximum(input, other):
+    _tensors_only("maximum", input, other)
+    return Maximum.apply(input, other)
+
+
+def minimum(input, other):
+    _tensors_only("minimum", input, other)
+    return Minimum.apply(input, other)
+
+
+def fmax(input, other):
+    _tensors_only("fmax", input, other)
+    return Fmax.apply(input, other)
+
+
+def fmin(input, other):
+    _tensors_only("fmin", input, other)
+    return Fmin.apply(input, other)
+
+
+def clamp(input, min=None, max=None):
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+    return Clamp.apply(input, min, max)
+
+
+def clamp_min(input, min):
+    return Clamp.apply(input, min, None)
+
+
+def clamp_max(input, max):
+    return Clamp.apply(input, None, max)
+
+
+def lerp(input, end, weight):
+    return Lerp.apply(input, end, weight)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return Addcmul.apply(input, tensor1, tensor2, value)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return Addcdiv.apply(input, tensor1, tensor2, value)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    return NanToNum.apply(input, nan, posinf, neginf)
+
+
 def where(condition, input=None, other=None):
     if input is None and other is None:
         from .index import nonzero
@@ -307,24 +1149,74 @@ def where(condition, input=None, other=None):
     return Where.apply(condition, input, other)
 
 
-FUNCTIONS = ["add", "sub", "mul", "div", "neg", "pow", "exp", "log", "tanh", "sigmoid", "relu",
-             "where", "eq", "ne", "lt", "le", "gt", "ge"]
+# aliases PyTorch also exports
+clip = clamp
+absolute = abs
+negative = neg
+multiply = mul
+subtract = sub
+divide = div
+fix = trunc
+arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
-METHODS = {
-    "add": add, "sub": sub, "mul": mul, "div": div, "neg": neg, "pow": pow, "exp": exp,
-    "log": log, "tanh": tanh, "sigmoid": sigmoid, "relu": relu,
-    "eq": eq, "ne": ne, "lt": lt, "le": le, "gt": gt, "ge": ge,
-    "where": lambda self, condition, other: where(condition, self, other),
-    "__add__": add, "__radd__": lambda self, other: add(other, self),
-    "__sub__": sub, "__rsub__": lambda self, other: sub(other, self),
-    "__mul__": mul, "__rmul__": lambda self, other: mul(other, self),
-    "__truediv__": div, "__rtruediv__": lambda self, other: div(other, self),
-    "__pow__": pow, "__rpow__": lambda self, other: pow(other, self),
-    "__neg__": neg,
-    "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
-    "add_": inplace(add, "add_"), "sub_": inplace(sub, "sub_"), "mul_": inplace(mul, "mul_"),
-    "div_": inplace(div, "div_"), "pow_": inplace(pow, "pow_"), "neg_": inplace(neg, "neg_"),
-    "exp_": inplace(exp, "exp_"), "log_": inplace(log, "log_"),
-    "tanh_": inplace(tanh, "tanh_"), "sigmoid_": inplace(sigmoid, "sigmoid_"),
-    "relu_": inplace(relu, "relu_"),
-}
+_ALIASES = ["clip", "absolute", "negative", "multiply", "subtract", "divide", "fix", "arcsin",
+            "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh", "greater",
+            "greater_equal", "less", "less_equal", "not_equal"]
+
+# ops that have an in-place `name_` method on Tensor
+_INPLACE = ["add", "sub", "mul", "div", "true_divide", "floor_divide", "remainder", "fmod",
+            "neg", "pow", "float_power", "square", "exp", "exp2", "expm1", "log", "log2",
+            "log10", "log1p", "sqrt", "rsqrt", "reciprocal", "sin", "cos", "tan", "asin",
+            "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "tanh", "sigmoid",
+            "relu", "erf", "erfc", "erfinv", "abs", "sign", "sgn", "floor", "ceil", "trunc",
+            "round", "frac", "atan2", "hypot", "xlogy", "clamp", "clamp_min", "clamp_max",
+            "lerp", "addcmul", "addcdiv", "nan_to_num", "eq", "ne", "lt", "le", "gt", "ge",
+            "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
+            "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+            "bitwise_right_shift", "clip", "absolute", "negative", "multiply", "subtract",
+            "divide", "fix", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh",
+            "arctanh", "greater", "greater_equal", "less", "less_equal", "not_equal"]
+
+_PLAIN = ["rsub", "positive", "maximum", "minimum", "fmax", "fmin", "isnan", "isinf",
+          "isfinite", "isposinf", "isneginf", "isreal", "isclose", "allclose", "equal"]
+
+FUNCTIONS = sorted(set(_INPLACE) | set(_PLAIN) | {"where"})
+
+METHODS = {name: globals()[name] for name in FUNCTIONS if name != "where"}
+METHODS.update({name + "_": inplace(globals()[name], name + "_") for name in _INPLACE})
+METHODS["where"] = lambda self, condition, other: where(condition, self, other)
+
+
+def _operator(fn, reflected=False):
+    """A binary operator method: NotImplemented for operands that are neither tensors nor
+    numbers (so `t == None` is False, as in PyTorch)."""
+    if reflected:
+        def method(self, other):
+            if not isinstance(other, (Tensor,) + _NUMBER):
+                return NotImplemented
+            return fn(other, self)
+    else:
+        def method(self, other):
+            if not isinstance(other, (Tensor,) + _NUMBER):
+                return NotImplemented
+            return fn(self, other)
+    return method
+
+
+for _name, _fn in [("add", add), ("sub", sub), ("mul", mul), ("truediv", div),
+                   ("floordiv", floor_divide), ("mod", remainder), ("pow", pow),
+                   ("and", bitwise_and), ("or", bitwise_or), ("xor", bitwise_xor),
+                   ("lshift", bitwise_left_shift), ("rshift", bitwise_right_shift)]:
+    METHODS[f"__{_name}__"] = _operator(_fn)
+    METHODS[f"__r{_name}__"] = _operator(_fn, reflected=True)
+    METHODS[f"__i{_name}__"] = METHODS[{"truediv": "div", "floordiv": "floor_divide",
+                                        "mod": "remainder", "and": "bitwise_and",
+                                        "or": "bitwise_or", "xor": "bitwise_xor",
+                                        "lshift": "bitwise_left_shift",
+                                        "rshift": "bitwise_right_shift"}.get(_name, _name) + "_"]
+for _name, _fn in [("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), ("ge", ge)]:
+    METHODS[f"__{_name}__"] = _operator(_fn)
+METHODS.update({"__neg__": neg, "__pos__": positive, "__abs__": abs, "__invert__": bitwise_not})
+del _name, _fn

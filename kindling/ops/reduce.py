@@ -1,10 +1,48 @@
-"""Reductions (sum, mean, var, max, ...), scans, softmax and sorting: forward beside gradient."""
+"""Reductions (sum, mean, var, max, ...), scans, softmax and sorting: forward beside gradient.
+
+Gradients are built from Tensor ops, so they can be differentiated again. Ops that select
+elements (max with a dim, sort, topk, median, cummax) share one differentiable gather,
+`_TakeAlong`, whose gradient is the matching scatter `_PutAlong` (and vice versa).
+"""
+import builtins
+import warnings
+
 import numpy as np
 
+from ..engine import dtypes
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
 from ..engine.broadcast import broadcast_to
-from ._util import dims_tuple
+from ..engine.cast import cast
+from .. import return_types
+from ._util import dims_tuple, wrap_dim, inplace
+
+_TORCH_NAMES = {"float16": "Half", "float32": "Float", "float64": "Double", "uint8": "Byte",
+                "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _axes(input, dim, op):
+    """`dim` as a sorted tuple of axes, or None for all. A 0-d tensor accepts dim 0/-1 and
+    reduces to itself."""
+    axes = dims_tuple(dim, input._array.ndim, op)
+    if input._array.ndim == 0:
+        return None
+    return axes
+
+
+def _axis(input, dim, op):
+    """A single reduction dim, wrapped; None for a 0-d input."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    d = wrap_dim(dim, input._array.ndim, op)
+    return None if input._array.ndim == 0 else d
+
+
+def _count(shape, axes):
+    if axes is None:
+        return int(np.prod(shape, dtype=np.int64))
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
 def _restore_dims(g, in_shape, axes, keepdim):
@@ -19,6 +57,53 @@ def _restore_dims(g, in_shape, axes, keepdim):
     return g.reshape(tuple(shape))
 
 
+def _expand_back(g, in_shape, axes, keepdim):
+    return broadcast_to(_restore_dims(g, in_shape, axes, keepdim), in_shape)
+
+
+def _keep(array, axes):
+    """A reduced NumPy array (keepdims=False) reshaped with its reduced axes kept as 1."""
+    return array if axes is None else np.expand_dims(array, axes)
+
+
+def _squeeze(out, axes, keepdim):
+    """A result computed with keepdims=True, in the shape `keepdim` asks for."""
+    if keepdim:
+        return out
+    return out.reshape(()) if axes is None else np.squeeze(out, axis=axes)
+
+
+def _require_float(input, op):
+    if input._array.dtype.kind != "f":
+        raise RuntimeError(f"{op}(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: "
+                           f"{_TORCH_NAMES[input.dtype.name]}")
+
+
+def _default_float(a):
+    return a if a.dtype.kind == "f" else a.astype(dtypes.get_default_dtype().np)
+
+
+def _check_nonempty(input, axes, op):
+    shape = input._array.shape
+    if input._array.size:
+        return
+    if axes is None:
+        raise RuntimeError(f"{op}(): Expected reduction dim to be specified for "
+                           f"input.numel() == 0. Specify the reduction dim with the 'dim' "
+                           f"argument.")
+    for a in axes:
+        if shape[a] == 0:
+            raise RuntimeError(f"{op}(): Expected reduction dim {a} to have non-zero size "
+                               f"(input shape {tuple(shape)}).")
+
+
+def _cast_dtype(input, dtype):
+    d = dtypes.as_dtype(dtype)
+    return input if d is None else cast(input, d)
+
+
+# --- sum, mean and their NaN-ignoring forms ------------------------------------------------------
 class Sum(Op):
     @staticmethod
     def forward(ctx, x, axes, keepdim, dtype):
@@ -32,15 +117,709 @@ class Sum(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return broadcast_to(_restore_dims(g, ctx.in_shape, ctx.axes, ctx.keepdim),
-                            ctx.in_shape), None, None, None
+        return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim), None, None, None
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
-    axes = dims_tuple(dim, input._array.ndim, "sum")
-    from ..engine.dtypes import as_dtype
-    return Sum.apply(input, axes, keepdim, as_dtype(dtype))
+    return Sum.apply(input, _axes(input, dim, "sum"), keepdim, dtypes.as_dtype(dtype))
 
 
-FUNCTIONS = ["sum"]
-METHODS = {"sum": sum}
+class NanSum(Op):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        a = x._array
+        ctx.in_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        if a.dtype.kind != "f":
+            return np.asarray(a.astype(np.int64).sum(axis=axes, keepdims=keepdim))
+        ctx.valid = ~np.isnan(a)
+        return np.asarray(np.nansum(a, axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim) * _make(ctx.valid), None, None
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    input = _cast_dtype(input, dtype)
+    return NanSum.apply(input, _axes(input, dim, "nansum"), keepdim)
+
+
+class Mean(Op):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        a = x._array
+        ctx.in_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        ctx.n = _count(a.shape, axes)
+        if ctx.n == 0:  # mean of nothing is NaN, as in PyTorch (NumPy would warn)
+            return np.full(np.sum(a, axis=axes, keepdims=keepdim).shape, np.nan, a.dtype)
+        return np.asarray(a.mean(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim) / builtins.max(ctx.n, 1), \
+            None, None
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    input = _cast_dtype(input, dtype)
+    _require_float(input, "mean")
+    return Mean.apply(input, _axes(input, dim, "mean"), keepdim)
+
+
+class NanMean(Op):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        a = x._array
+        ctx.in_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        valid = ~np.isnan(a)
+        count = valid.sum(axis=axes, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ctx.scale = valid / count.astype(a.dtype)  # NaN where a whole slice is NaN
+            total = np.nansum(a, axis=axes, keepdims=True)
+            out = (total / count).astype(a.dtype, copy=False)
+        return _squeeze(out, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim) * _make(ctx.scale), None, None
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+    input = _cast_dtype(input, dtype)
+    _require_float(input, "nanmean")
+    return NanMean.apply(input, _axes(input, dim, "nanmean"), keepdim)
+
+
+# --- variance and standard deviation --------------------------------------------------------------
+def _correction(dim, unbiased, correction, op):
+    """Both of PyTorch's signatures: var(x, dim, unbiased, keepdim) and var(x, dim,
+    correction=c, keepdim=...); var(x, True) passes `unbiased` positionally."""
+    if isinstance(dim, bool):
+        if unbiased is not None:
+            raise TypeError(f"{op}(): got both a positional 'unbiased' and a bool dim")
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise RuntimeError(f"{op}(): can't specify both 'unbiased' and 'correction'")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return dim, correction
+
+
+class Var(Op):
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, correction):
+        a = x._array
+        ctx.in_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        n = _count(a.shape, axes)
+        ctx.n, ctx.divisor = n, builtins.max(n - correction, 0)
+        if ctx.divisor == 0:
+            warnings.warn("var(): degrees of freedom is <= 0. Correction should be strictly "
+                          "less than the reduction factor (input numel divided by output "
+                          "numel).", UserWarning, stacklevel=4)
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = a.mean(axis=axes, keepdims=True) if n else np.zeros_like(a.sum(axes, keepdims=True))
+            d = a - m
+            out = (d * d).sum(axis=axes, keepdims=keepdim) / a.dtype.type(ctx.divisor)
+        return np.asarray(out, dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        centered = x - sum(x, ctx.axes, keepdim=True) / builtins.max(ctx.n, 1)
+        scale = 2.0 / ctx.divisor if ctx.divisor else float("inf")
+        return _restore_dims(g, ctx.in_shape, ctx.axes, ctx.keepdim) * centered * scale, \
+            None, None, None
+
+
+class Std(Op):
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, correction):
+        out = Var.forward(ctx, x, axes, keepdim, correction)
+        return np.sqrt(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        out = _restore_dims(ctx.output, ctx.in_shape, ctx.axes, ctx.keepdim)
+        zero = out._array == 0  # PyTorch's subgradient: 0 where the deviation is 0
+        safe = where_const(zero, 1.0, out)
+        centered = x - sum(x, ctx.axes, keepdim=True) / builtins.max(ctx.n, 1)
+        scale = 1.0 / ctx.divisor if ctx.divisor else float("inf")
+        g = _restore_dims(g, ctx.in_shape, ctx.axes, ctx.keepdim) * _make(~zero)
+        return g / safe * centered * scale, None, None, None
+
+
+def where_const(mask, value, t):
+    """where(mask, value, t) for a constant NumPy mask (no gradient into the mask)."""
+    from .elementwise import where
+    return where(_make(mask), value, t)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, c = _correction(dim, unbiased, correction, "var")
+    _check_var_dtype(input)
+    return Var.apply(input, _axes(input, dim, "var"), keepdim, c)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, c = _correction(dim, unbiased, correction, "std")
+    _check_var_dtype(input)
+    return Std.apply(input, _axes(input, dim, "std"), keepdim, c)
+
+
+def _check_var_dtype(input):
+    if input._array.dtype.kind != "f":
+        raise RuntimeError(f"std and var only support floating point and complex dtypes (got "
+                           f"{input.dtype.name})")
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, c = _correction(dim, unbiased, correction, "var_mean")
+    return var(input, dim, keepdim=keepdim, correction=c), mean(input, dim, keepdim)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, c = _correction(dim, unbiased, correction, "std_mean")
+    return std(input, dim, keepdim=keepdim, correction=c), mean(input, dim, keepdim)
+
+
+# --- gather and scatter along one dim (the gradient path of every selecting op) ----------------
+class _TakeAlong(Op):
+    """out = take_along_axis(x, index, axis), with `axis` dropped unless keepdim."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis, unique, keepdim):
+        ctx.index, ctx.axis, ctx.unique, ctx.in_shape = index, axis, unique, x._array.shape
+        ctx.keepdim = keepdim
+        out = np.take_along_axis(x._array, index, axis)
+        return out if keepdim else np.squeeze(out, axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _PutAlong.apply(g, ctx.index, ctx.axis, ctx.unique, ctx.keepdim, ctx.in_shape), \
+            None, None, None, None
+
+
+class _PutAlong(Op):
+    """out = zeros(shape); out[index along axis] += g. Indices that repeat accumulate."""
+
+    @staticmethod
+    def forward(ctx, g, index, axis, unique, keepdim, shape):
+        ctx.index, ctx.axis, ctx.unique, ctx.keepdim = index, axis, unique, keepdim
+        values = g._array if keepdim else np.expand_dims(g._array, axis)
+        out = np.zeros(shape, dtype=g._array.dtype)
+        if unique:
+            np.put_along_axis(out, index, values, axis)
+        else:
+            grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+            grids[axis] = index
+            np.add.at(out, tuple(grids), values)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return _TakeAlong.apply(g, ctx.index, ctx.axis, ctx.unique, ctx.keepdim), \
+            None, None, None, None, None
+
+
+def _select(input, index, axis, keepdim=True, unique=True):
+    """The differentiable values of `input` at `index` (an int array) along `axis`."""
+    values = _TakeAlong.apply(input, index, axis, unique, keepdim)
+    if not keepdim:
+        index = np.squeeze(index, axis)
+    return values, _make(np.ascontiguousarray(index, dtype=np.int64))
+
+
+# --- max, min, amax, amin, argmax, argmin --------------------------------------------------------
+class _Extreme(Op):
+    """amax/amin over some dims; the gradient is shared evenly among tied extremes."""
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim, largest):
+        a = x._array
+        ctx.in_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        out = np.asarray((np.max if largest else np.min)(a, axis=axes, keepdims=True))
+        if a.dtype.kind == "f":
+            hit = np.equal(a, out)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ctx.share = hit / hit.sum(axis=axes, keepdims=True).astype(a.dtype)
+        return _squeeze(out, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _restore_dims(g, ctx.in_shape, ctx.axes, ctx.keepdim) * _make(ctx.share), \
+            None, None, None
+
+
+def amax(input, dim=(), keepdim=False):
+    axes = _axes(input, dim, "amax")
+    _check_nonempty(input, axes, "amax")
+    return _Extreme.apply(input, axes, keepdim, True)
+
+
+def amin(input, dim=(), keepdim=False):
+    axes = _axes(input, dim, "amin")
+    _check_nonempty(input, axes, "amin")
+    return _Extreme.apply(input, axes, keepdim, False)
+
+
+def _arg_extreme(a, axis, largest):
+    """Index of the first extreme along `axis`; a NaN counts as the extreme, as in PyTorch."""
+    index = (np.argmax if largest else np.argmin)(a, axis=axis)
+    if a.dtype.kind == "f":
+        nan = np.isnan(a)
+        if nan.any():
+            index = np.where(nan.any(axis=axis), np.argmax(nan, axis=axis), index)
+    return index
+
+
+def _max_min(input, dim, keepdim, largest, other, name):
+    if isinstance(dim, Tensor) or other is not None:
+        other = dim if isinstance(dim, Tensor) else other
+        from . import elementwise
+        fn = getattr(elementwise, "maximum" if largest else "minimum", None)
+        if fn is None:
+            raise NotImplementedError(f"{name}(input, other): elementwise "
+                                      f"{'maximum' if largest else 'minimum'} is not available")
+        return fn(input, other)
+    if dim is None:
+        _check_nonempty(input, None, name)
+        return _Extreme.apply(input, None, False, largest)
+    axis = _axis(input, dim, name)
+    x = input if axis is not None else input.reshape(1)
+    axis = 0 if axis is None else axis
+    _check_nonempty(x, (axis,), name)
+    index = np.expand_dims(_arg_extreme(x._array, axis, largest), axis)
+    values, indices = _select(x, index, axis, keepdim=keepdim or input._array.ndim == 0)
+    if input._array.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return getattr(return_types, name)(values, indices)
+
+
+def max(input, dim=None, keepdim=False, *, other=None, out=None):
+    return _max_min(input, dim, keepdim, True, other, "max")
+
+
+def min(input, dim=None, keepdim=False, *, other=None, out=None):
+    return _max_min(input, dim, keepdim, False, other, "min")
+
+
+def _argmax_min(input, dim, keepdim, largest, name):
+    a = input._array
+    if dim is None:
+        _check_nonempty(input, None, name)
+        out = np.asarray(_arg_extreme(a.reshape(-1), 0, largest), dtype=np.int64)
+        return _make(out.reshape((1,) * a.ndim) if keepdim else out)
+    axis = _axis(input, dim, name)
+    if axis is None:
+        return _make(np.zeros((), dtype=np.int64))
+    _check_nonempty(input, (axis,), name)
+    out = np.asarray(_arg_extreme(a, axis, largest), dtype=np.int64)
+    return _make(np.expand_dims(out, axis) if keepdim else out)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return _argmax_min(input, dim, keepdim, True, "argmax")
+
+
+def argmin(input, dim=None, keepdim=False):
+    return _argmax_min(input, dim, keepdim, False, "argmin")
+
+
+def aminmax(input, *, dim=None, keepdim=False):
+    return return_types.aminmax(amin(input, () if dim is None else dim, keepdim),
+                                amax(input, () if dim is None else dim, keepdim))
+
+
+# --- product and log-sum-exp ---
+class Prod(Op):
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        a = x._array
+        ctx.in_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        ctx.save_for_backward(x)
+        return np.asarray(np.prod(a, axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        g = _restore_dims(g, ctx.in_shape, ctx.axes, ctx.keepdim)
+        is_zero = x._array == 0
+        if not is_zero.any():
+            return g * _restore_dims(ctx.output, ctx.in_shape, ctx.axes, ctx.keepdim) / x, \
+                None, None
+        # With zeros, the product of the others is built from the nonzero factors p, times the
+        # (zero) value of the slice's single zero z: exact, and differentiable again.
+        zeros = is_zero.sum(axis=ctx.axes, keepdims=True)
+        safe = where_const(is_zero, 1.0, x)
+        p = Prod.apply(safe, ctx.axes, True)
+        z = sum(where_const(is_zero, x, 0.0), ctx.axes, keepdim=True) + _make(
+            (zeros == 0).astype(x._array.dtype))
+        others = where_const(is_zero, p, p * z / safe)
+        return g * others * _make(zeros <= 1), None, None
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    d = dtypes.as_dtype(dtype)
+    if d is not None:
+        input = cast(input, d)
+    elif input._array.dtype.kind in "biu":
+        input = cast(input, dtypes.int64)
+    axes = None if dim is None else _axis(input, dim, "prod")
+    return Prod.apply(input, None if axes is None else (axes,), keepdim)
+
+
+class LogSumExp(Op):
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdim):
+        a = _default_float(x._array)
+        ctx.in_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
+        ctx.save_for_backward(x)
+        m = np.max(a, axis=axes, keepdims=True, initial=-np.inf)
+        m = np.where(np.isfinite(m), m, 0).astype(a.dtype, copy=False)
+        with np.errstate(divide="ignore"):
+            out = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        return _squeeze(out, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        out = _restore_dims(ctx.output, ctx.in_shape, ctx.axes, ctx.keepdim)
+        return _restore_dims(g, ctx.in_shape, ctx.axes, ctx.keepdim) * (x - out).exp(), \
+            None, None
+
+
+def logsumexp(input, dim, keepdim=False):
+    axes = _axes(input, dim, "logsumexp")
+    if input._array.dtype.kind != "f":
+        input = cast(input, dtypes.get_default_dtype())
+    return LogSumExp.apply(input, axes, keepdim)
+
+
+# --- scans ---
+class Cumsum(Op):
+    @staticmethod
+    def forward(ctx, x, axis, reverse):
+        ctx.axis, ctx.reverse = axis, reverse
+        a = x._array
+        if a.dtype.kind in "biu":
+            a = a.astype(np.int64)
+        if reverse:
+            return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis).copy()
+        return np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Cumsum.apply(g, ctx.axis, not ctx.reverse), None, None
+
+
+def _scan_input(input, dim, dtype, op):
+    input = _cast_dtype(input, dtype)
+    axis = _axis(input, dim, op)
+    return (input, axis) if axis is not None else (input.reshape(1), 0)
+
+
+def cumsum(input, dim, *, dtype=None):
+    x, axis = _scan_input(input, dim, dtype, "cumsum")
+    out = Cumsum.apply(x, axis, False)
+    return out.reshape(()) if input._array.ndim == 0 else out
+
+
+class Cumprod(Op):
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        ctx.save_for_backward(x)
+        a = x._array
+        return np.cumprod(a.astype(np.int64) if a.dtype.kind in "biu" else a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        out, axis = ctx.output, ctx.axis
+        if not (x._array == 0).any():
+            return Cumsum.apply(g * out, axis, True) / x, None
+        return _make(_cumprod_grad_with_zeros(x._array, g._array, out._array, axis)), None
+
+
+def _cumprod_grad_with_zeros(x, g, out, axis):
+    """d/dx_j of sum_k g_k prod_{i<=k} x_i, exact when x has zeros (first order only).
+    Before a slice's first zero z the usual formula holds; at z it is out[z-1] times the
+    suffix sum of g_k prod_{z<i<=k} x_i; after z it is 0."""
+    x, g, out = (np.moveaxis(v, axis, -1) for v in (x, g, out))
+    n = x.shape[-1]
+    is_zero = x == 0
+    has = is_zero.any(axis=-1, keepdims=True)
+    z = np.where(has, np.argmax(is_zero, axis=-1)[..., None], n)
+    j = np.arange(n)
+    safe = np.where(is_zero, 1, x)
+    rev = np.flip(np.cumsum(np.flip(g * out, -1), -1), -1)
+    after = np.where(j <= z, 1, x)
+    q = np.cumprod(after, axis=-1)
+    s = np.sum(np.where(j >= z, g * q, 0), axis=-1, keepdims=True)
+    prev = np.take_along_axis(out, np.clip(z - 1, 0, n - 1), -1)
+    prev = np.where(z == 0, 1, prev)
+    grad = np.where(j < z, rev / safe, np.where(j == z, prev * s, 0))
+    return np.moveaxis(grad.astype(x.dtype, copy=False), -1, axis)
+
+
+def cumprod(input, dim, *, dtype=None):
+    x, axis = _scan_input(input, dim, dtype, "cumprod")
+    out = Cumprod.apply(x, axis)
+    return out.reshape(()) if input._array.ndim == 0 else out
+
+
+def _cum_extreme(input, dim, largest, name):
+    x, axis = _scan_input(input, dim, None, name)
+    a = x._array
+    if a.size == 0:
+        values, indices = x * 1, _make(np.zeros(a.shape, np.int64))
+    else:
+        running = (np.maximum if largest else np.minimum).accumulate(a, axis=axis)
+        shape = [1] * a.ndim
+        shape[axis] = a.shape[axis]
+        positions = np.arange(a.shape[axis]).reshape(shape)
+        hit = (a == running) | (np.isnan(a) if a.dtype.kind == "f" else False)
+        index = np.maximum.accumulate(np.where(hit, positions, 0), axis=axis)
+        if a.dtype.kind == "f" and np.isnan(a).any():  # after a NaN, its index sticks
+            first_nan = np.where(np.isnan(a), positions, a.shape[axis])
+            first_nan = np.minimum.accumulate(first_nan, axis=axis)
+            index = np.where(first_nan < a.shape[axis], first_nan, index)
+        values, indices = _select(x, index, axis, unique=False)
+    if input._array.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return getattr(return_types, name)(values, indices)
+
+
+def cummax(input, dim):
+    return _cum_extreme(input, dim, True, "cummax")
+
+
+def cummin(input, dim):
+    return _cum_extreme(input, dim, False, "cummin")
+
+
+# --- logical reductions ---
+def _logical(input, dim, keepdim, fn, name):
+    a = input._array
+    out = np.asarray(fn(a, axis=_axes(input, dim, name), keepdims=keepdim))
+    return _make(out.astype(np.uint8) if a.dtype == np.uint8 else out)
+
+
+def all(input, dim=None, keepdim=False):
+    return _logical(input, dim, keepdim, np.all, "all")
+
+
+def any(input, dim=None, keepdim=False):
+    return _logical(input, dim, keepdim, np.any, "any")
+
+
+def count_nonzero(input, dim=None):
+    axes = _axes(input, dim, "count_nonzero")
+    return _make(np.asarray(np.count_nonzero(input._array, axis=axes), dtype=np.int64))
+
+
+# --- median ---------------------------------------------------------------------------------------
+def _lower_median_index(a, axis, ignore_nan=False):
+    """Index of the lower median along axis. A NaN wins (median) or is skipped (nanmedian; a
+    slice of only NaN gives its first element), as in PyTorch."""
+    n = a.shape[axis]
+    order = np.argsort(a, axis=axis, kind="stable")  # NaN sorts last
+    if a.dtype.kind != "f":
+        return np.take(order, [(n - 1) // 2], axis=axis)
+    nan = np.isnan(a)
+    if ignore_nan:
+        valid = np.sum(~nan, axis=axis, keepdims=True)
+        return np.take_along_axis(order, np.maximum(valid - 1, 0) // 2, axis)
+    index = np.take(order, [(n - 1) // 2], axis=axis)
+    return np.where(nan.any(axis=axis, keepdims=True),
+                    np.expand_dims(np.argmax(nan, axis=axis), axis), index)
+
+
+class _Median(Op):
+    """median over all elements; the gradient is shared among elements equal to it."""
+
+    @staticmethod
+    def forward(ctx, x, ignore_nan):
+        a = x._array.reshape(-1)
+        out = a[_lower_median_index(a, 0, ignore_nan)[0]]
+        hit = x._array == out
+        with np.errstate(invalid="ignore", divide="ignore"):  # NaN median: NaN gradient
+            ctx.share = hit / np.asarray(hit.sum(), dtype=a.dtype)
+        return np.asarray(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _make(ctx.share.astype(g._array.dtype, copy=False)), None
+
+
+def _median(input, dim, keepdim, ignore_nan, name):
+    if dim is None:
+        _check_nonempty(input, None, name)
+        return _Median.apply(input, ignore_nan)
+    axis = _axis(input, dim, name)
+    x = input if axis is not None else input.reshape(1)
+    axis = 0 if axis is None else axis
+    _check_nonempty(x, (axis,), name)
+    index = _lower_median_index(x._array, axis, ignore_nan)
+    values, indices = _select(x, index, axis, keepdim=keepdim or input._array.ndim == 0)
+    if input._array.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return getattr(return_types, name)(values, indices)
+
+
+def median(input, dim=None, keepdim=False):
+    return _median(input, dim, keepdim, False, "median")
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    return _median(input, dim, keepdim, True, "nanmedian")
+
+
+# --- softmax ---
+class Softmax(Op):
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        a = x._array
+        with np.errstate(invalid="ignore"):  # a row of -inf gives NaN, as in PyTorch
+            e = np.exp(a - np.max(a, axis=axis, keepdims=True, initial=-np.inf))
+            return e / e.sum(axis=axis, keepdims=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return y * (g - sum(g * y, (ctx.axis,), keepdim=True)), None
+
+
+class LogSoftmax(Op):
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        a = x._array
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shifted = a - np.max(a, axis=axis, keepdims=True, initial=-np.inf)
+            return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return g - y.exp() * sum(g, (ctx.axis,), keepdim=True), None
+
+
+def _softmax_dim(input, dim, op):
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
+                      f"to include dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if input._array.ndim in (0, 1, 3) else 1
+    return wrap_dim(dim, input._array.ndim, op)
+
+
+def _softmax_input(input, dtype, op):
+    d = dtypes.as_dtype(dtype)
+    if d is not None:
+        input = cast(input, d)
+    if input._array.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype.name} "
+                           f"(pass dtype=torch.float32 to convert)")
+    return input
+
+
+def softmax(input, dim=None, dtype=None):
+    axis = _softmax_dim(input, dim, "softmax")
+    x = _softmax_input(input, dtype, "softmax")
+    if x._array.ndim == 0:
+        return Softmax.apply(x.reshape(1), 0).reshape(())
+    return Softmax.apply(x, axis)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    axis = _softmax_dim(input, dim, "log_softmax")
+    x = _softmax_input(input, dtype, "log_softmax")
+    if x._array.ndim == 0:
+        return LogSoftmax.apply(x.reshape(1), 0).reshape(())
+    return LogSoftmax.apply(x, axis)
+
+
+# --- sorting and selection ----------------------------------------------------------------------
+def _argsort(a, axis, descending):
+    """Stable argsort; descending keeps equal elements in their original order and puts NaN
+    first, as PyTorch does (sorting the reversed array ascending, then reversing back)."""
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable")
+    n = a.shape[axis]
+    order = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
+    return np.flip(n - 1 - order, axis)
+
+
+def _sortable(input, dim, op):
+    axis = _axis(input, dim, op)
+    return (input, axis) if axis is not None else (input.reshape(1), 0)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    x, axis = _sortable(input, dim, "sort")
+    index = _argsort(x._array, axis, descending)
+    values, indices = _select(x, index, axis)
+    if input._array.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return return_types.sort(values, indices)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    x, axis = _sortable(input, dim, "argsort")
+    index = _argsort(x._array, axis, descending).astype(np.int64)
+    return _make(index.reshape(()) if input._array.ndim == 0 else index)
+
+
+def msort(input):
+    return sort(input, 0).values
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    x, axis = _sortable(input, dim, "topk")
+    n = x._array.shape[axis]
+    if not 0 <= k <= n:
+        raise RuntimeError(f"topk: selected index k={k} out of range for dim {dim} of size {n} "
+                           f"(input shape {tuple(input.shape)})")
+    index = np.take(_argsort(x._array, axis, largest), np.arange(k), axis=axis)
+    values, indices = _select(x, index, axis)
+    if input._array.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return return_types.topk(values, indices)
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    x, axis = _sortable(input, dim, "kthvalue")
+    n = x._array.shape[axis]
+    if not 1 <= k <= n:
+        raise RuntimeError(f"kthvalue: selected number k={k} out of range for dim {dim} of size "
+                           f"{n} (input shape {tuple(input.shape)})")
+    index = np.take(_argsort(x._array, axis, False), [k - 1], axis=axis)
+    values, indices = _select(x, index, axis, keepdim=keepdim or input._array.ndim == 0)
+    if input._array.ndim == 0:
+        values, indices = values.reshape(()), indices.reshape(())
+    return return_types.kthvalue(values, indices)
+
+
+FUNCTIONS = ["sum", "nansum", "mean", "nanmean", "var", "std", "var_mean", "std_mean", "max",
+             "min", "amax", "amin", "argmax", "argmin", "aminmax", "prod", "logsumexp", "cumsum",
+             "cumprod", "cummax", "cummin", "all", "any", "count_nonzero", "median", "nanmedian",
+             "softmax",
+             "log_softmax", "sort", "argsort", "msort", "topk", "kthvalue"]
+
+METHODS = {name: globals()[name] for name in FUNCTIONS}
+METHODS.update({"cumsum_": inplace(cumsum, "cumsum_"), "cumprod_": inplace(cumprod, "cumprod_")})

@@ -1,0 +1,6 @@
+"""kindling.nn: modules, parameters, initialization and the functional API, as torch.nn."""
+from .parameter import Parameter, Buffer
+from .modules import *  # noqa: F401,F403
+from .modules import Module
+from . import functional, init, utils
+from . import modules

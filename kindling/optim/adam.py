@@ -1,0 +1,135 @@
+"""Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
+import numpy as np
+
+from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_, _scalar_state,
+                        _state_like, _to_scalar)
+
+
+def _check_adam_args(lr, betas, eps, weight_decay):
+    if hasattr(lr, "numel") and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+class Adam(Optimizer):
+    r"""Adam, as `torch.optim.Adam` (single-tensor implementation).
+
+    Algorithm (lr gamma, betas (b1, b2), eps, weight decay lambda)::
+
+        m_0 = v_0 = vmax_0 = 0
+        for t = 1, 2, ...:
+            g_t = -grad f(theta_{t-1}) if maximize else grad f(theta_{t-1})
+            if lambda != 0:
+                if decoupled_weight_decay: theta_{t-1} = theta_{t-1} * (1 - gamma * lambda)
+                else:                      g_t = g_t + lambda * theta_{t-1}
+            m_t = m_{t-1} + (1 - b1) * (g_t - m_{t-1})          # lerp
+            v_t = b2 * v_{t-1} + (1 - b2) * g_t^2
+            denom = sqrt(v_t) / sqrt(1 - b2^t) + eps             # eps added after the correction
+            if amsgrad: vmax_t = max(vmax_{t-1}, v_t); denom = sqrt(vmax_t) / sqrt(1 - b2^t) + eps
+            theta_t = theta_{t-1} - (gamma / (1 - b1^t)) * m_t / denom
+
+    State per parameter: 'step' (0-d float tensor), 'exp_avg', 'exp_avg_sq', and
+    'max_exp_avg_sq' with amsgrad.
+
+    Args:
+        params: tensors or param-group dicts to optimize.
+        lr (float): learning rate (default 1e-3).
+        betas (tuple): coefficients of the running averages of the gradient and its square
+            (default (0.9, 0.999)).
+        eps (float): added to the denominator for numerical stability (default 1e-8).
+        weight_decay (float): weight decay (default 0).
+        amsgrad (bool): use the AMSGrad variant (default False).
+        maximize (bool): maximize the objective (default False).
+        decoupled_weight_decay (bool): AdamW-style decay (default False).
+        foreach, capturable, differentiable, fused: accepted for API compatibility.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        _check_adam_args(lr, betas, eps, weight_decay)
+        _check_not_supported(type(self).__name__, differentiable, fused)
+        betas = tuple(_to_scalar(b) for b in betas)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("decoupled_weight_decay", False)
+
+    def step(self, closure=None):
+        """Perform a single optimization step; returns the closure's loss if one is given."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            lr = _to_scalar(group["lr"])
+            beta1, beta2 = (_to_scalar(b) for b in group["betas"])
+            eps, wd, amsgrad = group["eps"], group["weight_decay"], group["amsgrad"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = _scalar_state(0.0)
+                    state["exp_avg"] = _state_like(p)
+                    state["exp_avg_sq"] = _state_like(p)
+                    if amsgrad:
+                        state["max_exp_avg_sq"] = _state_like(p)
+                param = p._array
+                if wd != 0 and group["decoupled_weight_decay"]:
+                    g = _grads(p, group["maximize"], 0)
+                    param *= 1 - lr * wd
+                else:
+                    g = _grads(p, group["maximize"], wd)
+                state["step"]._array += 1
+                step = float(state["step"]._array)
+                m, v = state["exp_avg"]._array, state["exp_avg_sq"]._array
+                _lerp_(m, g, 1 - beta1)
+                v *= beta2
+                v += (1 - beta2) * g * g
+                bias_correction1 = 1 - beta1 ** step
+                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+                if amsgrad:
+                    vmax = state["max_exp_avg_sq"]._array
+                    np.maximum(vmax, v, out=vmax)
+                    v = vmax
+                denom = np.sqrt(v) / bias_correction2_sqrt
+                denom += eps
+                param += (-(lr / bias_correction1)) * m / denom
+                p._vc[0] += 1
+        return loss
+
+
+class AdamW(Adam):
+    r"""AdamW: Adam with decoupled weight decay, as `torch.optim.AdamW`.
+
+    Algorithm: Adam's (see :class:`Adam`) with, before the moment updates,
+    ``theta_{t-1} = theta_{t-1} * (1 - gamma * lambda)`` instead of adding ``lambda * theta``
+    to the gradient. Default ``weight_decay=1e-2``.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable, differentiable=differentiable,
+                         fused=fused, decoupled_weight_decay=True)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group["decoupled_weight_decay"] = True

@@ -1,0 +1,2 @@
+"""Utilities (torch.utils): `data` holds datasets, samplers and the DataLoader."""
+from . import data
