@@ -7,14 +7,15 @@ convolutions can be differentiated any number of times:
     conv_transpose(g, w)  the adjoint of conv in x (col2im of g . w): grad of conv wrt x
     conv_weight(x, g)     the adjoint of conv in w (im2col(x)^T . g):   grad of conv wrt w
 
-im2col is a strided view of the padded input (no copy until the GEMM needs one); col2im adds
+im2col copies a strided view of the padded input into (C/G * kH * kW, N * oH * oW) columns per
+group, so every kernel is one batched GEMM over the groups (depthwise included); col2im adds
 kernel-offset slices back, one NumPy call per kernel position, never a loop over pixels.
 """
 import numpy as np
 
+from ..engine import grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor
-from ._util import operands  # noqa: F401  (kept for symmetry with other families)
 
 
 def _pair(v, name, op):
@@ -30,7 +31,7 @@ def _out_size(size, kernel, stride, pad, dilation):
 
 
 def _windows(xp, kernel, stride, dilation, out_hw):
-    """(N, C, oH, oW, kH, kW) strided view of the padded input: im2col without a copy."""
+    """(N, C, oH, oW, kH, kW) strided view of the padded input (used by pooling)."""
     n, c = xp.shape[:2]
     sn, sc, sh, sw = xp.strides
     shape = (n, c, out_hw[0], out_hw[1], kernel[0], kernel[1])
@@ -45,73 +46,77 @@ def _pad(x, padding):
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
 
-def _conv_forward(x, w, stride, padding, dilation, groups):
-    n, c, h, wd = x.shape
+def _im2col(x, kernel, stride, padding, dilation, out_hw, groups):
+    """Columns (G, C/G * kH * kW, N * oH * oW): each column one receptive field.
+
+    Built as one copy of a strided view laid out (C, kH, kW, N, oH, oW), whose innermost axis
+    walks the input row, so the copy streams through memory and each group's rows are
+    contiguous for the batched GEMM."""
+    xp = _pad(x, padding)
+    n, c = xp.shape[:2]
+    sn, sc, sh, sw = xp.strides
+    shape = (c, kernel[0], kernel[1], n, out_hw[0], out_hw[1])
+    strides = (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1])
+    view = np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    return np.ascontiguousarray(view).reshape(groups, -1, n * out_hw[0] * out_hw[1])
+
+
+def _col2im(cols, in_hw, n, kernel, stride, padding, dilation, out_hw):
+    """Adjoint of _im2col: add each column back onto the input positions it was read from."""
+    c = cols.size // (kernel[0] * kernel[1] * n * out_hw[0] * out_hw[1])
+    cols = cols.reshape(c, kernel[0], kernel[1], n, out_hw[0], out_hw[1])
+    h, w = in_hw
+    oh, ow = out_hw
+    # room for windows that run past the padded input (when (size - kernel) % stride != 0)
+    full_h = max(h + 2 * padding[0], (oh - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1)
+    full_w = max(w + 2 * padding[1], (ow - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1)
+    dx = np.zeros((c, n, full_h, full_w), dtype=cols.dtype)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            hi, wj = i * dilation[0], j * dilation[1]
+            dx[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
+               wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, i, j]
+    dx = dx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+    return np.ascontiguousarray(dx.transpose(1, 0, 2, 3))
+
+
+def _conv_out_hw(in_hw, kernel, stride, padding, dilation):
+    return tuple(_out_size(in_hw[i], kernel[i], stride[i], padding[i], dilation[i])
+                 for i in range(2))
+
+
+def _conv_forward(x, w, stride, padding, dilation, groups, cols=None):
+    n = x.shape[0]
     o, cg, kh, kw = w.shape
-    out_hw = (_out_size(h, kh, stride[0], padding[0], dilation[0]),
-              _out_size(wd, kw, stride[1], padding[1], dilation[1]))
-    cols = _windows(_pad(x, padding), (kh, kw), stride, dilation, out_hw)
-    if groups == 1:
-        # GEMM over (C, kH, kW): (N, oH, oW, O) then channels first
-        out = np.tensordot(cols, w, axes=([1, 4, 5], [1, 2, 3]))
-        return np.ascontiguousarray(out.transpose(0, 3, 1, 2))
-    og = o // groups
-    if cg == 1 and og == 1:  # depthwise: a weighted sum of kernel-offset slices
-        return np.einsum("nchwij,cij->nchw", cols, w[:, 0], optimize=True)
-    out = np.empty((n, o) + out_hw, dtype=np.result_type(x, w))
-    for g in range(groups):
-        part = np.tensordot(cols[:, g * cg:(g + 1) * cg], w[g * og:(g + 1) * og],
-                            axes=([1, 4, 5], [1, 2, 3]))
-        out[:, g * og:(g + 1) * og] = part.transpose(0, 3, 1, 2)
-    return out
+    out_hw = _conv_out_hw(x.shape[2:], (kh, kw), stride, padding, dilation)
+    if cols is None:
+        cols = _im2col(x, (kh, kw), stride, padding, dilation, out_hw, groups)
+    out = np.matmul(w.reshape(groups, o // groups, -1), cols)    # (G, O/G, N*oH*oW)
+    out = out.reshape(o, n, out_hw[0], out_hw[1])
+    return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+
+
+def _grad_columns(g, groups):
+    """g (N, O, oH, oW) as (G, O/G, N*oH*oW), matching _im2col's column order."""
+    n, o = g.shape[:2]
+    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, o // groups, -1)
 
 
 def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups):
-    """col2im(g . w): the adjoint of _conv_forward in x, cropped to the input size."""
-    n, o, oh, ow = g.shape
-    _, cg, kh, kw = w.shape
-    og = o // groups
-    c = cg * groups
-    h, wd = in_hw
-    hp, wp = h + 2 * padding[0], wd + 2 * padding[1]
-    if groups == 1:
-        cols = np.tensordot(g, w, axes=([1], [0]))  # (N, oH, oW, C, kH, kW)
-    elif cg == 1 and og == 1:
-        cols = np.einsum("nchw,cij->nhwcij", g, w[:, 0], optimize=True)
-    else:
-        cols = np.empty((n, oh, ow, c, kh, kw), dtype=np.result_type(g, w))
-        for gi in range(groups):
-            cols[:, :, :, gi * cg:(gi + 1) * cg] = np.tensordot(
-                g[:, gi * og:(gi + 1) * og], w[gi * og:(gi + 1) * og], axes=([1], [0]))
-    # Room for windows that run past the padded input (when (size - kernel) % stride != 0).
-    full_h = max(hp, (oh - 1) * stride[0] + dilation[0] * (kh - 1) + 1)
-    full_w = max(wp, (ow - 1) * stride[1] + dilation[1] * (kw - 1) + 1)
-    dx = np.zeros((n, c, full_h, full_w), dtype=cols.dtype)
-    cols = cols.transpose(0, 3, 1, 2, 4, 5)  # (N, C, oH, oW, kH, kW)
-    for i in range(kh):
-        for j in range(kw):
-            hi, wj = i * dilation[0], j * dilation[1]
-            dx[:, :, hi:hi + stride[0] * (oh - 1) + 1:stride[0],
-               wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, :, :, :, i, j]
-    return dx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + wd]
+    """col2im(W^T g): the adjoint of _conv_forward in x."""
+    o, cg, kh, kw = w.shape
+    wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, C/G*kH*kW)
+    cols = np.matmul(wg.transpose(0, 2, 1), _grad_columns(g, groups))
+    return _col2im(cols, in_hw, g.shape[0], (kh, kw), stride, padding, dilation, g.shape[2:])
 
 
-def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups):
-    """im2col(x)^T . g: the adjoint of _conv_forward in w."""
+def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None):
+    """g . im2col(x)^T: the adjoint of _conv_forward in w."""
     o = g.shape[1]
-    c = x.shape[1]
-    cg, og = c // groups, o // groups
-    cols = _windows(_pad(x, padding), kernel, stride, dilation, g.shape[2:])
-    if groups == 1:
-        return np.tensordot(g, cols, axes=([0, 2, 3], [0, 2, 3]))  # (O, C, kH, kW)
-    if cg == 1 and og == 1:
-        return np.einsum("nchw,nchwij->cij", g, cols, optimize=True)[:, None]
-    dw = np.empty((o, cg) + tuple(kernel), dtype=np.result_type(x, g))
-    for gi in range(groups):
-        dw[gi * og:(gi + 1) * og] = np.tensordot(
-            g[:, gi * og:(gi + 1) * og], cols[:, gi * cg:(gi + 1) * cg],
-            axes=([0, 2, 3], [0, 2, 3]))
-    return dw
+    if cols is None:
+        cols = _im2col(x, kernel, stride, padding, dilation, g.shape[2:], groups)
+    dw = np.matmul(_grad_columns(g, groups), cols.transpose(0, 2, 1))
+    return dw.reshape(o, -1, kernel[0], kernel[1])
 
 
 class Conv(Op):
@@ -119,7 +124,12 @@ class Conv(Op):
     def forward(ctx, x, w, stride, padding, dilation, groups):
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, dilation, groups)
-        return _conv_forward(x._array, w._array, stride, padding, dilation, groups)
+        kernel = w._array.shape[2:]
+        out_hw = _conv_out_hw(x._array.shape[2:], kernel, stride, padding, dilation)
+        cols = _im2col(x._array, kernel, stride, padding, dilation, out_hw, groups)
+        if ctx.needs_input_grad[1]:
+            ctx.cols = cols  # reused by the weight gradient: im2col is the costly copy
+        return _conv_forward(x._array, w._array, stride, padding, dilation, groups, cols)
 
     @staticmethod
     def backward(ctx, g):
@@ -127,8 +137,9 @@ class Conv(Op):
         stride, padding, dilation, groups = ctx.conf
         gx = ConvTranspose.apply(g, w, tuple(x.shape[2:]), stride, padding, dilation, groups) \
             if ctx.needs_input_grad[0] else None
-        gw = ConvWeight.apply(x, g, tuple(w.shape[2:]), stride, padding, dilation, groups) \
-            if ctx.needs_input_grad[1] else None
+        gw = ConvWeight.apply(x, g, tuple(w.shape[2:]), stride, padding, dilation, groups,
+                              getattr(ctx, "cols", None) if not grad_mode.is_grad_enabled()
+                              else None) if ctx.needs_input_grad[1] else None
         return gx, gw, None, None, None, None
 
 
@@ -156,10 +167,11 @@ class ConvWeight(Op):
     """Adjoint of Conv in its weight: maps (x, g) to a (O, C/groups, kH, kW) weight gradient."""
 
     @staticmethod
-    def forward(ctx, x, g, kernel, stride, padding, dilation, groups):
+    def forward(ctx, x, g, kernel, stride, padding, dilation, groups, cols=None):
         ctx.save_for_backward(x, g)
         ctx.conf = (stride, padding, dilation, groups)
-        return _conv_weight_grad(x._array, g._array, kernel, stride, padding, dilation, groups)
+        return _conv_weight_grad(x._array, g._array, kernel, stride, padding, dilation, groups,
+                                 cols)
 
     @staticmethod
     def backward(ctx, gw):
@@ -169,7 +181,7 @@ class ConvWeight(Op):
             if ctx.needs_input_grad[0] else None
         d_g = Conv.apply(x, gw, stride, padding, dilation, groups) \
             if ctx.needs_input_grad[1] else None
-        return d_x, d_g, None, None, None, None, None
+        return d_x, d_g, None, None, None, None, None, None
 
 
 # --- public API (torch.nn.functional) -----------------------------------------------------------

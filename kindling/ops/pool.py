@@ -11,7 +11,7 @@ import numpy as np
 
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
-from .conv import _windows, _pair, _single, _conv_input_grad, conv2d
+from .conv import _windows, _pair, _single, _im2col, _col2im, conv2d
 
 
 # --- gather/scatter within each (n, c) plane ------------------------------------------------
@@ -286,10 +286,9 @@ class Unfold(Op):
             raise RuntimeError(f"unfold: input of spatial size {(h, w)} is too small for kernel "
                                f"{kernel} with padding {padding} and dilation {dilation}")
         ctx.conf = ((h, w), kernel, dilation, padding, stride)
-        ap = np.pad(a, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
-        win = _windows(ap, kernel, stride, dilation, (oh, ow))  # (N, C, oH, oW, kH, kW)
-        return np.ascontiguousarray(win.transpose(0, 1, 4, 5, 2, 3)).reshape(
-            n, c * kernel[0] * kernel[1], oh * ow)
+        cols = _im2col(a, kernel, stride, padding, dilation, (oh, ow), 1)  # (1, C*kk, N*L)
+        return np.ascontiguousarray(
+            cols.reshape(c * kernel[0] * kernel[1], n, oh * ow).transpose(1, 0, 2))
 
     @staticmethod
     def backward(ctx, g):
@@ -315,10 +314,8 @@ class Fold(Op):
                                f"number of sliding blocks {oh} * {ow} = {oh * ow}, but got "
                                f"{length}")
         ctx.conf = (kernel, dilation, padding, stride)
-        # col2im with an identity "weight": reuses the conv adjoint's accumulation
-        g = a.reshape(n, c * kk, oh, ow)
-        eye = np.eye(c * kk, dtype=a.dtype).reshape(c * kk, c, kernel[0], kernel[1])
-        return _conv_input_grad(g, eye, (h, w), stride, padding, dilation, 1)
+        cols = np.ascontiguousarray(a.transpose(1, 0, 2))  # (C*kk, N, L): _im2col's order
+        return _col2im(cols, (h, w), n, kernel, stride, padding, dilation, (oh, ow))
 
     @staticmethod
     def backward(ctx, g):
