@@ -296,3 +296,13 @@ def test_small_cnn_trains():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.2 * losses[0]
+
+
+def test_distance_modules_match_torch():
+    a, b = rand(4, 5), rand(4, 5)
+    for km, tm in [(nn.PairwiseDistance(), tnn.PairwiseDistance()),
+                   (nn.PairwiseDistance(p=1.0, keepdim=True), tnn.PairwiseDistance(p=1.0, keepdim=True)),
+                   (nn.CosineSimilarity(dim=1), tnn.CosineSimilarity(dim=1))]:
+        assert_close(km(kindling.tensor(a), kindling.tensor(b)), tm(torch.tensor(a), torch.tensor(b)),
+                     1e-5, 1e-6)
+        assert repr(km) == repr(tm)
