@@ -167,13 +167,13 @@ def test_cells_match_torch(kind, extra):
 @pytest.mark.parametrize("masked,reverse", [(False, False), (True, True), (True, False)])
 def test_fused_layer_equals_reference_and_gradcheck(mode, masked, reverse):
     g = 4 if mode == "LSTM" else 3 if mode == "GRU" else 1
-    H = 3
-    args = [rand(4, 2, 2, dtype=np.float64), rand(2, H, dtype=np.float64),
+    H = 2
+    args = [rand(3, 2, 2, dtype=np.float64), rand(2, H, dtype=np.float64),
             rand(2, H, dtype=np.float64) if mode == "LSTM" else None,
             rand(g * H, 2, dtype=np.float64) * 0.5, rand(g * H, H, dtype=np.float64) * 0.5,
             rand(g * H, dtype=np.float64), rand(g * H, dtype=np.float64)]
     tensors = [None if a is None else kindling.tensor(a, requires_grad=True) for a in args]
-    lengths = np.array([4, 2]) if masked else None
+    lengths = np.array([3, 2]) if masked else None
 
     def fused(*ts):
         full = list(ts[:2]) + [ts[2] if mode == "LSTM" else None] + list(ts[2 + (mode == "LSTM"):])
@@ -187,8 +187,12 @@ def test_fused_layer_equals_reference_and_gradcheck(mode, masked, reverse):
     for a, b in zip(fused(*inputs), reference(*inputs)):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
     assert kindling.autograd.gradcheck(fused, inputs)
-    if mode in ("LSTM", "GRU") and masked:
-        assert kindling.autograd.gradgradcheck(fused, inputs)
+    if masked and reverse and mode in ("LSTM", "GRU"):  # second order: the slowest check
+        def on_x_and_w_ih(x, w_ih):
+            args = list(inputs)
+            args[0], args[-4] = x, w_ih
+            return fused(*args)
+        assert kindling.autograd.gradgradcheck(on_x_and_w_ih, (inputs[0], inputs[-4]))
 
 
 def test_truncated_bptt_by_detaching_state():

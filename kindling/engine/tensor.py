@@ -114,6 +114,9 @@ class Tensor:
     def device(self):
         return CPU
 
+    # NumPy defers to Tensor's reflected operators (ndarray + tensor gives a tensor), as in torch
+    __array_priority__ = 1000
+
     is_cuda = False
     is_sparse = False
     is_quantized = False
@@ -387,9 +390,8 @@ class Tensor:
             return self
         base = self._base
         if base is not None and base._requires_grad:
-            raise RuntimeError(f"{op_name}: in-place modification of a view of a tensor that "
-                               f"requires grad is not supported by kindling; use an out-of-place "
-                               f"op (for example torch.where or index_put) instead")
+            from ..ops.index import inplace_on_view  # rewrites the base (PyTorch's CopySlices)
+            return inplace_on_view(self, op_name, compute, *args, **kwargs)
         old = _make(self._array.copy(), grad_fn=self.grad_fn, output_nr=self._output_nr)
         old._requires_grad = self._requires_grad
         result = compute(old, *args, **kwargs)
