@@ -34,3 +34,13 @@ from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
+from . import models  # noqa: E402
+from . import cuda, backends, amp, jit, onnx, distributed, testing, multiprocessing  # noqa: E402
+from . import version  # noqa: E402
+from ._misc import (is_tensor, is_storage, numel, is_floating_point, is_nonzero,  # noqa: E402
+                    set_printoptions, get_printoptions, use_deterministic_algorithms,
+                    are_deterministic_algorithms_enabled,
+                    is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
+                    get_float32_matmul_precision, compile, autocast)
+from .threads import (set_num_threads, get_num_threads, set_num_interop_threads,  # noqa: E402
+                      get_num_interop_threads)

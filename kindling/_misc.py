@@ -37,9 +37,7 @@ def is_nonzero(input):
 
 # PyTorch's defaults. The printer (engine/printing.py) reads PRINT_OPTIONS; NumPy's own print
 # options are set alongside, so `tensor.numpy()` prints the same way.
-_DEFAULT_PRINT = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
-                  "sci_mode": None}
-PRINT_OPTIONS = dict(_DEFAULT_PRINT)
+from .engine.printing import DEFAULT_OPTIONS as _DEFAULT_PRINT, OPTIONS as PRINT_OPTIONS  # noqa: E402
 
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,

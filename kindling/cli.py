@@ -1,6 +1,6 @@
 """The `kindling` command: train and evaluate models from the shell.
 
-    kindling train                                  # MLP 64-128-10 on scikit-learn's 8x8 digits
+    kindling train                                  # MLP 64-256-10 on scikit-learn's 8x8 digits
     kindling train --model logreg --epochs 20 --out runs/logreg
     kindling evaluate runs/logreg/best.kdl          # accuracy and confusion matrix
 
@@ -12,8 +12,13 @@ writes `curves.png` (needs matplotlib), `history.json` and `config.json`, and en
 one-line summary. `evaluate` rebuilds the model and the validation split from the checkpoint
 alone.
 
-Models, datasets and optimizers are small registries: `@register_model("name")`,
-`@register_dataset("name")` and the OPTIMIZERS table, so a new choice is one function.
+The default run (ReLU, dropout 0.2, Adam at lr 3e-3, 30 epochs of batches of 32, pixels
+standardized with training statistics) reaches 97.5-98.3% validation accuracy over training
+seeds 0-3 in a few CPU seconds.
+
+Models, datasets, optimizers and schedules are small registries: `@register_model("name")`,
+`@register_dataset("name")`, and the OPTIMIZERS and SCHEDULES tables, so a new choice is one
+function or one line.
 
 User errors (bad arguments, a missing file, a missing optional dependency) print one line on
 stderr and exit with status 2; no traceback.
@@ -45,13 +50,18 @@ class Split:
     y_val: np.ndarray
     classes: list
     input_shape: tuple
+    x_test: np.ndarray = None   # the dataset's official test set, when it has one
+    y_test: np.ndarray = None
 
 
 DATASETS = {}
 
 
 def register_dataset(name, help=""):
-    """Register `loader(split_seed, val_fraction) -> Split` as --dataset `name`."""
+    """Register `loader(split_seed, val_fraction, data_root, limit) -> Split` as --dataset
+    `name`. `data_root` is --data-root or $KINDLING_DATA (None when neither is given); `limit`
+    (or None) is how many training examples will be used, so a large dataset need not prepare
+    the rest (the caller keeps only the first `limit` either way)."""
     def decorate(loader):
         DATASETS[name] = (loader, help)
         return loader
@@ -61,7 +71,7 @@ def register_dataset(name, help=""):
 def stratified_split(x, y, seed, val_fraction, classes, input_shape):
     """Hold out `val_fraction` of each class, chosen by a NumPy generator seeded with `seed`."""
     if not 0.0 < val_fraction < 1.0:
-        raise CLIError(f"--val-fraction must be between 0 and 1, got {val_fraction}")
+        raise CLIError(f"--val-fraction must be between 0 and 1 (exclusive), got {val_fraction}")
     rng = np.random.default_rng(seed)
     val = []
     for c in np.unique(y):
@@ -74,7 +84,7 @@ def stratified_split(x, y, seed, val_fraction, classes, input_shape):
 
 @register_dataset("digits", "scikit-learn's bundled 8x8 handwritten digits (1797 images, no "
                             "download)")
-def load_digits(split_seed, val_fraction):
+def load_digits(split_seed, val_fraction, data_root=None, limit=None):
     try:
         from sklearn.datasets import load_digits as sklearn_digits
     except ImportError:
@@ -87,14 +97,58 @@ def load_digits(split_seed, val_fraction):
     return standardize(split)
 
 
-def standardize(split):
-    """Scale each input feature to mean 0, std 1 using training-split statistics only (features
-    constant in training, like the digits' always-blank corner pixels, are only centered)."""
-    mean = split.x_train.mean(axis=0)
-    std = split.x_train.std(axis=0)
+def standardize(split, per_feature=True):
+    """Scale inputs to mean 0, std 1 using training-split statistics only: each feature on its
+    own (features constant in training, like the digits' always-blank corner pixels, are only
+    centered), or with one mean and std for all (`per_feature=False`, usual for images fed to
+    convolutions)."""
+    axis = 0 if per_feature else None
+    # float32 is enough (NumPy sums pairwise) and avoids float64 copies of a large dataset.
+    mean = split.x_train.mean(axis=axis)
+    std = np.atleast_1d(split.x_train.std(axis=axis))
     std[std < 1e-6] = 1.0
+    mean, std = np.asarray(mean, np.float32), std.astype(np.float32)  # keep float32 arrays
     split.x_train = ((split.x_train - mean) / std).astype(np.float32)
     split.x_val = ((split.x_val - mean) / std).astype(np.float32)
+    return split
+
+
+@register_dataset("mnist", "MNIST 28x28 handwritten digits from local IDX files (60,000 "
+                           "training images, split into train/val); needs --data-root")
+def load_mnist(split_seed, val_fraction, data_root=None, limit=None):
+    from .vision import datasets
+    if data_root is None:
+        raise CLIError("the mnist dataset reads local files: pass --data-root DIR or set "
+                       "KINDLING_DATA (a folder holding mnist/train-images-idx3-ubyte.gz, ...)")
+    try:
+        mnist = datasets.MNIST(root=data_root, train=True)
+    except (RuntimeError, OSError) as e:
+        raise CLIError(f"cannot load mnist from {data_root}: {e}") from None
+    y = mnist.targets.numpy().astype(np.int64)
+    split = stratified_split(mnist.data, y, split_seed, val_fraction, list(mnist.classes),
+                             (1, 28, 28))
+    # Standardize with one mean and std of the training pixels, accumulated exactly in integers
+    # on the uint8 data (no float copy of all 47M values), then applied in place.
+    pixels = split.x_train.reshape(-1)
+    total = float(np.add.reduce(pixels, dtype=np.uint64))
+    chunk = 1 << 20
+    squares = float(sum(np.square(pixels[i:i + chunk], dtype=np.uint16).sum(dtype=np.uint64)
+                        for i in range(0, pixels.size, chunk)))
+    mean = total / pixels.size / 255.0
+    std = np.sqrt(max(squares / pixels.size / 255.0 ** 2 - mean ** 2, 1e-12))
+    split.x_train, split.y_train = split.x_train[:limit], split.y_train[:limit]
+    try:
+        test = datasets.MNIST(root=data_root, train=False)
+        split.x_test, split.y_test = test.data, test.targets.numpy().astype(np.int64)
+    except (RuntimeError, OSError):
+        split.x_test = split.y_test = None  # the test files are optional for training
+    for name in ("x_train", "x_val", "x_test"):
+        if getattr(split, name) is None:
+            continue
+        x = getattr(split, name)[:, None].astype(np.float32)  # (N, 1, 28, 28)
+        x *= np.float32(1.0 / (255.0 * std))
+        x -= np.float32(mean / std)
+        setattr(split, name, x)
     return split
 
 
@@ -114,14 +168,32 @@ def register_model(name, help=""):
 
 @register_model("mlp", "multi-layer perceptron; --hidden sets the layer widths")
 def build_mlp(input_shape, num_classes, options):
-    from .models import MLP
+    from .models.mlp import MLP
     return MLP(math.prod(input_shape), options["hidden"], num_classes,
                activation=options["activation"], dropout=options["dropout"])
 
 
+@register_model("lenet", "LeNet-5 convolutional network, for 28x28 or 32x32 images")
+def build_lenet(input_shape, num_classes, options):
+    from .models.lenet import LeNet5
+    if len(input_shape) != 3 or input_shape[1] != input_shape[2] or input_shape[1] not in (28, 32):
+        raise CLIError(f"lenet needs square 28x28 or 32x32 images; this dataset has inputs of "
+                       f"shape {tuple(input_shape)} (try --model mlp)")
+    return LeNet5(num_classes, in_channels=input_shape[0], input_size=input_shape[1])
+
+
+@register_model("resnet", "ResNet-20 (CIFAR-style, 3 stages of 3 basic blocks) for images")
+def build_resnet(input_shape, num_classes, options):
+    from .models.resnet import resnet20
+    if len(input_shape) != 3:
+        raise CLIError(f"resnet needs images (C, H, W); this dataset has inputs of shape "
+                       f"{tuple(input_shape)} (try --model mlp)")
+    return resnet20(num_classes, in_channels=input_shape[0])
+
+
 @register_model("logreg", "multinomial logistic regression (one Linear layer)")
 def build_logreg(input_shape, num_classes, options):
-    from .models import LogisticRegression
+    from .models.mlp import LogisticRegression
     return LogisticRegression(math.prod(input_shape), num_classes)
 
 
@@ -211,8 +283,8 @@ def build_parser():
                        help="learning rate (default: 3e-3 for adam, 1e-3 for adamw/rmsprop, "
                             "0.05 for sgd with momentum 0.9)")
     train.add_argument("--epochs", type=_positive(int), default=30, help="epochs (default: 30)")
-    train.add_argument("--schedule", default="cosine", choices=sorted(SCHEDULES),
-                       help="learning-rate schedule over the epochs (default: cosine)")
+    train.add_argument("--schedule", default="constant", choices=sorted(SCHEDULES),
+                       help="learning-rate schedule over the epochs (default: constant)")
     train.add_argument("--batch-size", type=_positive(int), default=32,
                        help="mini-batch size (default: 32)")
     train.add_argument("--seed", type=int, default=0,
@@ -221,19 +293,41 @@ def build_parser():
                        help="seed choosing the validation examples (default: 0)")
     train.add_argument("--val-fraction", type=float, default=0.2,
                        help="fraction of each class held out for validation (default: 0.2)")
-    train.add_argument("--hidden", type=_widths, default=[128],
-                       help="hidden layer widths of the mlp, comma-separated (default: 128)")
+    train.add_argument("--data-root", "--data-dir", dest="data_root",
+                       default=os.environ.get("KINDLING_DATA"),
+                       help="folder of dataset files, for datasets read from disk (default: "
+                            "$KINDLING_DATA)")
+    train.add_argument("--limit", type=_positive(int), default=None,
+                       help="train on only the first N training examples (quick experiments; "
+                            "validation always uses the whole validation split)")
+    train.add_argument("--hidden", type=_widths, default=[256],
+                       help="hidden layer widths of the mlp, comma-separated (default: 256)")
     train.add_argument("--activation", default="relu", help="mlp activation (default: relu)")
     train.add_argument("--dropout", type=float, default=0.2,
                        help="mlp dropout probability (default: 0.2)")
-    train.add_argument("--threads", type=_positive(int), default=None,
-                       help="BLAS threads (default: NumPy's choice; 1 is often fastest for "
-                            "models this small, especially on a busy machine)")
+    train.add_argument("--threads", type=_positive(int), default=1,
+                       help="BLAS threads (default: 1, fastest for small models: with more, "
+                            "OpenBLAS's threads spin on tiny matrices, badly so on a busy "
+                            "machine; raise it for large layers)")
     train.add_argument("--out", default=None,
                        help="output folder (default: runs/<model>-<dataset>-<timestamp>)")
     train.add_argument("--no-progress", action="store_true",
                        help="no progress bar (it is also off when output is not a terminal)")
+    train.add_argument("--config", default=None,
+                       help="train from a TOML or YAML config file with kindling.train's "
+                            "Trainer (the other options are then ignored; see "
+                            "experiments/configs/)")
+    train.add_argument("--resume", default=None, metavar="RUN_DIR",
+                       help="resume a --config run from its last checkpoint, bit-identically")
     train.set_defaults(run=run_train)
+
+    search = commands.add_parser("search", help="hyperparameter search from a config file",
+                                 description="Grid, random or Bayesian (optuna TPE) search, as "
+                                             "the config's [search] table says; each trial's "
+                                             "config and result go to trials.jsonl.")
+    search.add_argument("config", help="a TOML or YAML config with a [search] table")
+    search.add_argument("--out", default=None, help="output folder (default: runs/search-...)")
+    search.set_defaults(run=run_search)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint on its validation "
                                                     "split",
@@ -321,7 +415,8 @@ def _default_out(model, dataset):
 
 def load_split(config):
     loader = DATASETS[config["dataset"]][0]
-    return loader(config["split_seed"], config["val_fraction"])
+    return loader(config["split_seed"], config["val_fraction"], config.get("data_root"),
+                  config.get("limit"))
 
 
 def build_model(config):
@@ -329,19 +424,64 @@ def build_model(config):
     return build(tuple(config["input_shape"]), config["num_classes"], config["model_options"])
 
 
+def _config_errors():
+    from .train.config import ConfigError
+    return (ConfigError, ImportError, FileNotFoundError)
+
+
 def run_train(args):
+    if args.resume is not None:
+        from .train.config import resume_run
+        if not os.path.isdir(args.resume):
+            raise CLIError(f"no such run folder: {args.resume}")
+        try:
+            result = resume_run(args.resume)
+        except _config_errors() as e:
+            raise CLIError(str(e)) from None
+        print(f"done: resumed {args.resume}; history has {len(result['history'])} epochs")
+        return 0
+    if args.config is not None:
+        from .train.config import run_from_config
+        if not os.path.isfile(args.config):
+            raise CLIError(f"no such config file: {args.config}")
+        out = args.out or _default_out("config", os.path.splitext(os.path.basename(
+            args.config))[0])
+        try:
+            result = run_from_config(args.config, out)
+        except _config_errors() as e:
+            raise CLIError(str(e)) from None
+        print(f"done: {len(result['history'])} epochs; outputs in {result['out_dir']}")
+        return 0
+    return _run_train_flags(args)
+
+
+def run_search(args):
+    from .train.config import search_from_config
+    if not os.path.isfile(args.config):
+        raise CLIError(f"no such config file: {args.config}")
+    out = args.out or _default_out("search", os.path.splitext(os.path.basename(args.config))[0])
+    try:
+        result = search_from_config(args.config, out)
+    except _config_errors() as e:
+        raise CLIError(str(e)) from None
+    print(f"done: best {result.best_value} with {result.best_params}; trials in {out}")
+    return 0
+
+
+def _run_train_flags(args):
     import kindling
     import kindling.nn as nn
     from kindling.utils.data import DataLoader, TensorDataset
 
     if not 0.0 <= args.dropout < 1.0:
         raise CLIError(f"--dropout must be in [0, 1), got {args.dropout}")
-    if args.threads is not None:
-        from .threads import set_num_threads
-        set_num_threads(args.threads)
+    from .threads import set_num_threads
+    set_num_threads(args.threads)
     started = time.perf_counter()
     config = {"model": args.model, "dataset": args.dataset, "split_seed": args.split_seed,
               "val_fraction": args.val_fraction, "seed": args.seed,
+              "data_root": os.path.abspath(args.data_root) if args.data_root else None,
+              "limit": args.limit,
               "optimizer": args.optimizer,
               "lr": OPTIMIZERS[args.optimizer][1] if args.lr is None else args.lr,
               "epochs": args.epochs, "schedule": args.schedule,
@@ -349,6 +489,8 @@ def run_train(args):
               "model_options": {"hidden": args.hidden, "activation": args.activation,
                                 "dropout": args.dropout}}
     split = load_split(config)
+    if args.limit is not None:
+        split.x_train, split.y_train = split.x_train[:args.limit], split.y_train[:args.limit]
     config.update(input_shape=list(split.input_shape), num_classes=len(split.classes),
                   classes=split.classes, val_size=len(split.y_val))
     kindling.manual_seed(args.seed)
@@ -407,9 +549,17 @@ def run_train(args):
     plot_note = _plot_curves(history, os.path.join(out, "curves.png"), args)
     if plot_note:
         print(plot_note)
+    test_note = ""
+    if split.x_test is not None and best_state is not None:
+        model.load_state_dict(best_state)
+        test_loss, test_acc, _ = evaluate_arrays(model, split.x_test, split.y_test)
+        test_note = f", test accuracy {test_acc:.2%} ({len(split.y_test)} test examples)"
+        with open(os.path.join(out, "test.json"), "w") as f:
+            json.dump({"test_loss": test_loss, "test_acc": test_acc,
+                       "epoch": best["epoch"]}, f, indent=1)
     elapsed = time.perf_counter() - started
-    print(f"done: best val accuracy {best['val_acc']:.2%} at epoch {best['epoch']} in "
-          f"{elapsed:.1f}s; checkpoint {checkpoint}")
+    print(f"done: best val accuracy {best['val_acc']:.2%} at epoch {best['epoch']}{test_note} "
+          f"in {elapsed:.1f}s; checkpoint {checkpoint}")
     return 0
 
 

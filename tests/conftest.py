@@ -7,6 +7,10 @@ import pytest  # noqa: E402
 
 import kindling  # noqa: E402
 
+# pytest -n 2 runs one worker per core: one BLAS thread each, or OpenBLAS threads fight over
+# the cores (small matrix products then get many times slower).
+kindling.set_num_threads(1)
+
 SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
 
 

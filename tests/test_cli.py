@@ -19,6 +19,13 @@ pytest.importorskip("sklearn")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.fixture(autouse=True)
+def _restore_threads():
+    threads = kindling.threads.get_num_threads()
+    yield
+    kindling.threads.set_num_threads(threads)  # train's --threads limits BLAS process-wide
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
@@ -27,8 +34,8 @@ def trained(tmp_path_factory):
     buffer = io.StringIO()
     threads = kindling.threads.get_num_threads()
     with contextlib.redirect_stdout(buffer):
-        status = cli.main(["train", "--epochs", "3", "--out", str(out), "--threads", "1"])
-    kindling.threads.set_num_threads(threads)  # --threads limits BLAS for the whole process
+        status = cli.main(["train", "--epochs", "3", "--out", str(out)])
+    kindling.threads.set_num_threads(threads)
     return status, buffer.getvalue(), out
 
 
@@ -132,9 +139,16 @@ def test_console_script_exit_status(tmp_path):
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip() == f"kindling evaluate: error: no such checkpoint file: " \
                                f"{tmp_path / 'nope.kdl'}"
-    r = subprocess.run([sys.executable, "-m", "kindling.cli", "--help"], capture_output=True,
-                       text=True, env=env)
-    assert r.returncode == 0 and "train" in r.stdout and "evaluate" in r.stdout
+
+
+
+def test_help_exits_0(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "train" in out and "evaluate" in out
+    assert cli.main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "mlp" in out and "digits" in out and "mnist" in out  # the registries are listed
 
 
 def test_missing_scikit_learn_is_a_one_line_error(monkeypatch, capsys):
@@ -148,3 +162,65 @@ def test_train_logistic_regression(tmp_path, capsys):
     summary = capsys.readouterr().out.strip().splitlines()[-1]
     assert float(re.search(r"best val accuracy ([\d.]+)%", summary).group(1)) >= 85.0
     assert cli.main(["evaluate", str(tmp_path / cli.CHECKPOINT_NAME)]) == 0
+
+
+MNIST_ROOT = os.path.join(ROOT, "..", "shared", "data")
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(MNIST_ROOT, "mnist")),
+                    reason="needs the shared MNIST files")
+def test_lenet_on_mnist_through_the_registries(tmp_path, capsys):
+    assert cli.main(["train", "--model", "lenet", "--dataset", "mnist", "--data-root",
+                     MNIST_ROOT, "--epochs", "1", "--limit", "512", "--val-fraction", "0.02",
+                     "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"512 train / 1\d\d\d val examples", out), out
+    assert float(re.search(r"best val accuracy ([\d.]+)%", out).group(1)) >= 50.0
+    assert cli.main(["evaluate", str(tmp_path / cli.CHECKPOINT_NAME)]) == 0
+    assert re.search(r"1\d\d\d validation examples", capsys.readouterr().out)
+
+
+def test_dataset_and_model_mismatch_is_a_one_line_error(capsys):
+    _one_line_error(capsys, ["train", "--model", "lenet"], r"lenet needs square")
+    env_free = ["train", "--dataset", "mnist", "--data-root", ""]
+    _one_line_error(capsys, env_free, r"--data-root")
+
+
+def test_mnist_run_reports_official_test_accuracy(tmp_path, capsys):
+    data = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+    if not os.path.exists(os.path.join(data, "mnist")):
+        pytest.skip("shared MNIST absent")
+    code = cli.main(["train", "--model", "lenet", "--dataset", "mnist", "--data-dir", data,
+                     "--limit", "256", "--epochs", "1", "--out", str(tmp_path / "run"),
+                     "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0
+    match = re.search(r"test accuracy ([\d.]+)% \(10000 test examples\)", out)
+    assert match and 30.0 < float(match.group(1)) <= 100.0
+    assert os.path.exists(tmp_path / "run" / "test.json")
+
+
+def test_config_resume_and_search_commands(tmp_path, capsys):
+    config = tmp_path / "digits.toml"
+    config.write_text('seed = 0\n[data]\ndataset = "digits"\n[model]\nhidden = [32]\n'
+                      '[train]\nmax_epochs = 2\nprogress = false\nplot = false\n')
+    out_dir = tmp_path / "cfg"
+    assert cli.main(["train", "--config", str(config), "--out", str(out_dir)]) == 0
+    assert "done: 2 epochs" in capsys.readouterr().out
+    assert (out_dir / "metrics.csv").exists()
+    assert cli.main(["train", "--resume", str(out_dir)]) == 0
+    assert "resumed" in capsys.readouterr().out
+    search = tmp_path / "search.toml"
+    search.write_text('seed = 0\n[data]\ndataset = "digits"\n[model]\nhidden = [16]\n'
+                      '[train]\nmax_epochs = 1\nprogress = false\nplot = false\n'
+                      '[search]\nmethod = "grid"\nmonitor = "val_loss"\nmode = "min"\n'
+                      '[search.space]\n"optimizer.lr" = [0.001, 0.01]\n')
+    assert cli.main(["search", str(search), "--out", str(tmp_path / "s")]) == 0
+    assert "best" in capsys.readouterr().out
+    lines = (tmp_path / "s" / "trials.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train]\nmax_epoch = 3\n")
+    assert cli.main(["train", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown config key 'train.max_epoch'" in err and err.count("\n") == 1

@@ -331,6 +331,9 @@ def test_threads():
     before = threads.get_num_threads()
     threads.set_num_threads(1)
     assert threads.get_num_threads() == 1
+    if threads._threadpoolctl is not None:  # the BLAS pool itself is limited
+        info = threads._threadpoolctl.threadpool_info()
+        assert all(p["num_threads"] == 1 for p in info if p["user_api"] == "blas")
     threads.set_num_threads(before)
     assert threads.get_num_threads() == before
     with pytest.raises(RuntimeError):
@@ -360,11 +363,15 @@ def test_misc_top_level_helpers():
     assert _misc.is_tensor(t) and not _misc.is_tensor(np.zeros(2))
     assert _misc.numel(t) == 6 and _misc.is_floating_point(t)
     assert not _misc.is_floating_point(kindling.zeros(2, dtype=kindling.int64))
-    _misc.set_printoptions(precision=2)
-    assert _misc.get_printoptions()["precision"] == 2
-    _misc.set_printoptions(profile="default")
-    assert _misc.get_printoptions()["precision"] == 4
-    np.set_printoptions()  # NumPy's defaults again for other tests
+    saved = np.get_printoptions()
+    try:
+        _misc.set_printoptions(precision=2)
+        assert _misc.get_printoptions()["precision"] == 2
+        assert np.get_printoptions()["precision"] == 2
+        _misc.set_printoptions(profile="default")
+        assert _misc.get_printoptions()["precision"] == 4
+    finally:
+        np.set_printoptions(**saved)  # NumPy's options are process-wide
 
 
 # --- tensor behaviours PyTorch scripts rely on -------------------------------------------------
@@ -387,11 +394,17 @@ def test_len_iteration_and_format():
         len(x)
 
 
-def test_tensorboard_stand_in():
+def test_tensorboard_stand_in(tmp_path):
     from kindling._tensorboard import SummaryWriter, _tbx
     if _tbx is None:
         with pytest.raises(ImportError, match="pip install tensorboardX"):
             SummaryWriter()
+        return
+    writer = SummaryWriter(str(tmp_path))  # delegates to tensorboardX
+    writer.add_scalar("loss", kindling.tensor(0.5), 1)  # kindling tensors are converted
+    writer.add_histogram("weights", kindling.randn(50), 1)
+    writer.close()
+    assert any(p.name.startswith("events.out.tfevents") for p in tmp_path.iterdir())
 
 
 def test_multiprocessing_reexports_stdlib():

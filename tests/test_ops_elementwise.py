@@ -33,7 +33,7 @@ WIDE = (-3.0, 3.0)
 POS = (0.2, 4.0)
 NONZERO = (-3.0, 3.0, (0.0,), 0.3)
 
-# --- the registry: name, kindling fn, torch fn, domain, differentiable -----------------------
+# --- the registry: name, kindling fn, torch fn, domain, differentiable ---------------------------
 UNARY = [
     ("neg", K.neg, torch.neg, WIDE, True),
     ("abs", K.abs, torch.abs, NONZERO, True),
@@ -162,7 +162,7 @@ def rng_for(name):
     return np.random.default_rng(abs(hash(name)) % (2 ** 32))
 
 
-# --- unary ------------------------------------------------------------------------------------
+# --- unary ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name,kf,tf,domain,diff", UNARY, ids=UNARY_IDS)
 @pytest.mark.parametrize("shape", [(3, 4), (), (0, 2)])
 def test_unary_matches_torch(name, kf, tf, domain, diff, shape):
@@ -196,7 +196,7 @@ def test_unary_dtypes(name, kf, tf, domain, diff, dtype):
                                expected.numpy().astype(np.float64), rtol=1e-6, equal_nan=True)
 
 
-# --- binary -----------------------------------------------------------------------------------
+# --- binary --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name,kf,tf,da,db", BINARY, ids=BINARY_IDS)
 @pytest.mark.parametrize("shapes", SHAPE_PAIRS, ids=str)
 def test_binary_matches_torch(name, kf, tf, da, db, shapes):
@@ -237,7 +237,7 @@ def test_ternary(name, kf, tf, da, db, dc):
     assert gradcheck(kf, tuple(args))
 
 
-# --- dtype promotion --------------------------------------------------------------------------
+# --- dtype promotion -----------------------------------------------------------------------------
 PROMOTION_OPS = [("add", K.add, torch.add), ("sub", K.sub, torch.sub), ("mul", K.mul, torch.mul),
                  ("div", K.div, torch.div), ("pow", K.pow, torch.pow),
                  ("floor_divide", K.floor_divide, torch.floor_divide),
@@ -282,11 +282,14 @@ def test_promotion_examples():
     assert (i * 2.5).dtype == K.float32
     assert (K.tensor([1.0]) + K.tensor([1.0], dtype=K.float64)).dtype == K.float64
     assert (K.tensor([1.0]) * 2).dtype == K.float32
-    assert (K.tensor([1.0]) * np.float64(2)).dtype in (K.float32, K.float64)  # torch: float32
+    assert (K.tensor([1.0]) * np.float64(2)).dtype == K.float32  # NumPy scalars are weak
+    assert (np.float64(2) * K.tensor([1.0])).dtype == K.float32
+    assert (K.tensor([1]) * np.float64(2.5)).dtype == K.float32
+    assert (K.tensor([1], dtype=K.int32) + np.int64(2)).dtype == K.int32
     assert (i + True).dtype == K.int64
 
 
-# --- ties and kinks: gradients where torch makes a choice -------------------------------------
+# --- ties and kinks: gradients where torch makes a choice ----------------------------------------
 @pytest.mark.parametrize("kf,tf", [
     (K.maximum, torch.maximum), (K.minimum, torch.minimum), (K.fmax, torch.fmax),
     (K.fmin, torch.fmin), (lambda a, b: K.clamp(a, min=b), lambda a, b: torch.clamp(a, min=b)),
@@ -317,7 +320,7 @@ def test_pow_exponent_gradient_at_zero_base():
           np.array([2.0, 0.0, 1.5], np.float32))
 
 
-# --- second order -----------------------------------------------------------------------------
+# --- second order --------------------------------------------------------------------------------
 GRADGRAD = [
     ("mul", lambda a, b: a * b, (WIDE, WIDE)),
     ("div", lambda a, b: a / b, (WIDE, NONZERO)),
@@ -346,7 +349,7 @@ def test_gradgradcheck(name, fn, domains):
     assert gradgradcheck(fn, (a, b))
 
 
-# --- comparisons, logical, bitwise, predicates -------------------------------------------------
+# --- comparisons, logical, bitwise, predicates ---------------------------------------------------
 SPECIAL = np.array([0.0, -0.0, 1.5, -2.0, np.nan, np.inf, -np.inf, 3.0], np.float32)
 COMPARE = [("eq", K.eq, torch.eq), ("ne", K.ne, torch.ne), ("lt", K.lt, torch.lt),
            ("le", K.le, torch.le), ("gt", K.gt, torch.gt), ("ge", K.ge, torch.ge),
@@ -436,7 +439,7 @@ def test_eq_with_non_tensor_is_python_comparison():
     assert "a" != t
 
 
-# --- special values and the divisions -----------------------------------------------------------
+# --- special values and the divisions ------------------------------------------------------------
 def test_division_special_values():
     for kf, tf in [(K.div, torch.div), (K.remainder, torch.remainder), (K.fmod, torch.fmod),
                    (K.floor_divide, torch.floor_divide),
@@ -523,7 +526,7 @@ def test_float32_stays_float32():
     assert x.grad.dtype == K.float32
 
 
-# --- in place and operators ---------------------------------------------------------------------
+# --- in place and operators ----------------------------------------------------------------------
 INPLACE = [("add_", lambda x: x.add_(2.0), WIDE), ("sub_", lambda x: x.sub_(1, alpha=2), WIDE),
            ("mul_", lambda x: x.mul_(3), WIDE), ("div_", lambda x: x.div_(4), WIDE),
            ("pow_", lambda x: x.pow_(2), WIDE), ("exp_", lambda x: x.exp_(), WIDE),
@@ -571,7 +574,7 @@ def test_inplace_on_leaf_requiring_grad_raises():
         x.add_(1)
 
 
-# --- errors ---------------------------------------------------------------------------------------
+# --- errors --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name,fn", [("add", K.add), ("mul", K.mul), ("div", K.div),
                                      ("pow", K.pow), ("maximum", K.maximum), ("atan2", K.atan2),
                                      ("eq", K.eq), ("remainder", K.remainder)])
@@ -595,7 +598,7 @@ def test_bad_arguments():
         K.frac(K.tensor([1, 2]))
 
 
-# --- properties -----------------------------------------------------------------------------------
+# --- properties ----------------------------------------------------------------------------------
 @st.composite
 def broadcast_shapes(draw):
     out = draw(st.lists(st.integers(1, 3), min_size=0, max_size=3))
@@ -632,3 +635,55 @@ def test_remainder_sign_follows_divisor_and_fmod_dividend(x, y):
     assert r == 0 or (r > 0) == (y > 0)
     assert f == 0 or (f > 0) == (x > 0)
     assert r == pytest.approx(torch.remainder(torch.tensor([x]), y).item(), abs=1e-5)
+
+
+# --- the rest, and a guard that every exported op is covered by some test above ------------------
+def test_float_power_rsub_positive():
+    a = sample(POS, (2, 3), rng_for("float_power"))
+    check(lambda x: K.float_power(x, 2), lambda x: torch.float_power(x, 2), a)
+    check(lambda x: K.float_power(x, x), lambda x: torch.float_power(x, x), a)
+    check(lambda x: K.rsub(x, 2.0, alpha=3), lambda x: torch.rsub(x, 2.0, alpha=3), a)
+    check(lambda x: K.positive(x) * 2, lambda x: torch.positive(x) * 2, a)
+    with pytest.raises(RuntimeError, match="bool"):
+        K.positive(K.tensor([True]))
+
+
+def test_where_method_and_scalars():
+    a = sample(WIDE, (3, 4), rng_for("where"))
+    check(lambda x: x.where(x > 0, 0.5), lambda x: x.where(x > 0, 0.5), a)
+    check(lambda x: K.where(x > 0, 2.0, x), lambda x: torch.where(x > 0, 2.0, x), a)
+    check(lambda x: K.where(x > 0, x, x * 3), lambda x: torch.where(x > 0, x, x * 3), a)
+
+
+COVERED_ELSEWHERE = {"float_power", "rsub", "positive", "where", "isreal", "allclose", "equal",
+                     "logical_not", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf",
+                     "isneginf", "floor_divide", "lerp"}  # lerp: lerp_scalar, lerp_tensor
+
+
+def test_every_exported_op_is_tested():
+    from kindling.ops import elementwise
+    names = set(UNARY_IDS) | set(BINARY_IDS) | {t[0] for t in TERNARY} | {c[0] for c in COMPARE}
+    names |= {b[0] for b in BITWISE} | {p[0] for p in PROMOTION_OPS} | COVERED_ELSEWHERE
+    aliases = {"clip", "absolute", "negative", "multiply", "subtract", "divide", "fix", "arcsin",
+               "arccos", "arctan", "arctan2", "arcsinh", "arccosh", "arctanh", "greater",
+               "greater_equal", "less", "less_equal", "not_equal"}
+    missing = set(elementwise.FUNCTIONS) - names - aliases
+    assert not missing, f"ops without a test: {sorted(missing)}"
+    for alias in aliases:
+        assert getattr(K, alias) is not None and hasattr(torch, alias), alias
+    x = K.tensor([0.5])
+    assert K.arctan2(x, x).item() == K.atan2(x, x).item()
+    assert K.isreal(x).tolist() == [True]
+
+
+def test_out_argument():
+    out = K.zeros(3)
+    res = K.add(K.tensor([1.0, 2.0, 3.0]), 1.0, out=out)
+    assert res is out and out.tolist() == [2.0, 3.0, 4.0]
+    out = K.zeros(1)
+    K.mul(K.ones(2, 2), 3.0, out=out)  # resized, as in torch
+    assert out.shape == (2, 2) and out.tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    with pytest.raises(RuntimeError, match="out="):
+        K.div(K.ones(2, requires_grad=True), 2.0, out=K.zeros(2))
+    with pytest.raises(RuntimeError, match="cast"):
+        K.div(K.ones(2), 2.0, out=K.zeros(2, dtype=K.int64))

@@ -63,6 +63,19 @@ def test_getitem_noncontiguous_and_chained():
     same(lambda m, x: x[:, m.tensor([[0], [1]]), m.tensor([1, 0, 1])], r(3, 2, 2))
 
 
+def test_int_and_tensor_indices_follow_torch_order():
+    # PyTorch selects with the ints first; NumPy would move the array dims to the front here
+    key = lambda m: (0, slice(None), m.tensor([0, 0, 1]))  # noqa: E731
+    same(lambda m, x: x[key(m)], r(2, 3, 2))
+    same(lambda m, x: x[:, m.tensor([0, 1]), 1, m.tensor([[1], [0]])], r(2, 3, 2, 2))
+
+    def put(m, a, b):
+        x = a * 1
+        x[key(m)] = b
+        return x
+    same(put, r(2, 3, 2), r(3))
+
+
 def test_getitem_repeated_indices_accumulate():
     x = kindling.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = x[[0, 0, 2, 0]]
@@ -241,7 +254,7 @@ def test_index_put():
     same(inplace, r(3, 2), r(2))
 
 
-# --- gather / scatter ------------------------------------------------------------------------------
+# --- gather / scatter ----------------------------------------------------------------------------
 IDX = np.array([[0, 1, 1], [2, 0, 0]])
 
 
@@ -327,7 +340,7 @@ def test_gather_out_of_bounds_message():
         kindling.zeros(3, 2).gather(0, kindling.tensor([[3]]))
 
 
-# --- index_* ---------------------------------------------------------------------------------------
+# --- index_* -------------------------------------------------------------------------------------
 INDEX_OPS = [
     ("index_select0", lambda m, x, s: x.index_select(0, m.tensor([2, 0, 2]))),
     ("index_select1", lambda m, x, s: m.index_select(x, 1, m.tensor([1]))),
@@ -359,6 +372,35 @@ def test_index_ops(fn):
     same(fn, r(3, 4), r(2, 4))
 
 
+def test_index_ops_0d():
+    same(lambda m, x: m.index_select(x, 0, m.tensor([0])), np.float32(2.0))
+    same(lambda m, x: x.index_fill(0, m.tensor([0]), 1.0), np.float32(2.0))
+    same(lambda m, x, s: x.index_copy(0, m.tensor([0]), s), np.float32(2.0), np.float32(3.0))
+    same(lambda m, x, s: x.index_add(0, m.tensor([0]), s), np.float32(2.0), np.float32(3.0))
+
+
+def test_put_and_take():
+    for acc in (False, True):
+        res = []
+        for m in (kindling, torch):
+            x = m.zeros(2, 3)
+            out = x.put_(m.tensor([1, -1, 1]), m.tensor([2.0, 3.0, 4.0]), accumulate=acc)
+            assert out is x
+            res.append(x)
+        if acc:
+            assert_close(*res)
+        else:  # repeated index without accumulate: the value written is unspecified in torch
+            assert res[0].tolist()[1][2] == 3.0
+
+    def fn(m, a, s):
+        x = a * 1
+        x.put_(m.tensor([[0], [4]]), s, accumulate=True)
+        return x
+    same(fn, r(2, 3), r(2, 1))
+    with pytest.raises(IndexError, match="out of range"):
+        kindling.zeros(2, 2).take(kindling.tensor([4]))
+
+
 def test_index_ops_inplace():
     for name, args in [("index_add_", (0, [0, 0], "src")), ("index_copy_", (0, [2, 1], "src")),
                        ("index_fill_", (1, [1], 3.0)), ("masked_fill_", ("mask", 3.0)),
@@ -382,7 +424,8 @@ def test_index_ops_gradcheck():
     i = kindling.tensor([2, 2])
     g = kindling.tensor([[0, 1, 1, 2], [2, 2, 0, 0]])
     for fn, inputs in [
-        (lambda a: a.gather(0, g), (x,)), (lambda a: a.index_select(1, kindling.tensor([3, 3])), (x,)),
+        (lambda a: a.gather(0, g), (x,)),
+        (lambda a: a.index_select(1, kindling.tensor([3, 3])), (x,)),
         (lambda a, b: a.index_add(0, i, b), (x, s)), (lambda a, b: a.scatter_add(0, g, b), (x, s)),
         (lambda a, b: a.scatter(0, kindling.tensor([[0, 1, 2, 0]]), b), (x, s)),
         (lambda a, b: a.index_copy(0, kindling.tensor([0, 2]), b), (x, s)),
@@ -395,7 +438,7 @@ def test_index_ops_gradcheck():
         assert gradgradcheck(fn, inputs), fn
 
 
-# --- nonzero / where / one_hot ---------------------------------------------------------------------
+# --- nonzero / where / one_hot -------------------------------------------------------------------
 @pytest.mark.parametrize("a", [np.array([[0, 1, 0], [2, 0, 3]]), np.array([0.0, 1.5]),
                                np.array([True, False, True]), np.array(3.0), np.array(0),
                                np.zeros((2, 0))])
@@ -455,3 +498,60 @@ def test_random_gather_scatter_add(n, m, data):
                                       min_size=1, max_size=3)))
     same(lambda lib, x: x.gather(0, lib.tensor(idx)), r(n, m))
     same(lambda lib, x, s: x.scatter_add(0, lib.tensor(idx), s), r(n, m), r(*idx.shape))
+
+
+# --- in-place ops on views of tensors that require grad (the base is rewritten) -------------------
+def test_augmented_assignment_on_slices():
+    def fn(m, a, b):
+        x = a * 1
+        x[:, 0] += b
+        x[x > 0] *= 2
+        x.index_put_((m.tensor([True, False, True]),), b[:1] * 3)
+        x[0][2] = b[2]
+        x.t()[3].zero_()
+        return x
+
+    same(fn, r(3, 4), r(3))
+
+
+def test_inplace_on_view_reaches_base_and_args():
+    def fn(m, a, b):
+        x = a * 2
+        v = x[1]
+        v.mul_(b)
+        w = x[:, 1:3]
+        w.add_(1)
+        return (v * 3).sum() + (x * x).sum() + (w * b[:2]).sum()
+
+    same(fn, r(3, 4), r(4))
+
+    def fn2(m, a, b):
+        x = a.exp() * 1
+        x.diagonal().copy_(b)
+        x.permute(1, 0)[::2].sub_(b.sum())
+        return x
+
+    same(fn2, r(3, 3), r(3))
+
+
+def test_inplace_on_view_gradgradcheck():
+    a = kindling.tensor(rng.standard_normal((3, 2)), requires_grad=True)
+
+    def fn(t):
+        x = t * 1
+        x[1:].mul_(t[0])
+        return x
+
+    assert gradcheck(fn, (a,))
+    assert gradgradcheck(fn, (a,))
+
+
+def test_inplace_on_view_of_leaf_raises():
+    a = kindling.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad"):
+        a[0:2].add_(1)
+    x = a * 1
+    y = (x * x).sum()
+    x[0:1].add_(1)  # x was saved by the multiplication
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()

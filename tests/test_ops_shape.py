@@ -299,7 +299,8 @@ def test_pad_matches_torch(pads, mode, shape):
 def test_pad_constant_value_and_int():
     check(lambda x: k_pad(x, (1, 1), value=2.5), lambda x: F_TORCH.pad(x, (1, 1), value=2.5),
           r(2, 3))
-    check(lambda x: k_pad(x, [0, 0, 2, 1], value=7), lambda x: F_TORCH.pad(x, [0, 0, 2, 1], value=7),
+    check(lambda x: k_pad(x, [0, 0, 2, 1], value=7),
+          lambda x: F_TORCH.pad(x, [0, 0, 2, 1], value=7),
           np.arange(6).reshape(2, 3), grad=False)
     assert not hasattr(kindling, "pad")
 

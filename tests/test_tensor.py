@@ -230,3 +230,20 @@ def test_tensors_refuse_pickle():
     import pickle
     with pytest.raises(TypeError, match="kindling.save"):
         pickle.dumps(kindling.ones(2))
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: m.arange(2000.0), lambda m: m.arange(1000.0), lambda m: m.arange(12.0).reshape(3, 4) * 1e5,
+])
+def test_repr_of_large_and_summarized_tensors_matches_torch(make):
+    assert repr(make(kindling)) == repr(make(torch))
+
+
+def test_set_printoptions_matches_torch():
+    try:
+        for m in (kindling, torch):
+            m.set_printoptions(precision=2)
+        assert repr(kindling.tensor([1.12345, 2.5])) == repr(torch.tensor([1.12345, 2.5]))
+    finally:
+        for m in (kindling, torch):
+            m.set_printoptions(profile="default")

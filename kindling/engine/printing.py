@@ -4,20 +4,27 @@ import numpy as np
 
 from . import dtypes
 
+# torch.set_printoptions edits these (kindling/_misc.py); PyTorch's defaults.
+DEFAULT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
+                   "sci_mode": None}
+OPTIONS = dict(DEFAULT_OPTIONS)
+
 
 def _float_formatter(array):
+    p = OPTIONS["precision"]
+    sci = OPTIONS["sci_mode"]
     finite = array[np.isfinite(array)]
     nonzero = np.abs(finite[finite != 0]).astype(np.float64)
     if nonzero.size == 0:
         return lambda v: _special(v) or "0."
     lo, hi = nonzero.min(), nonzero.max()
     if np.all(finite == np.ceil(finite)):
-        if hi > 1e8:
-            return lambda v: _special(v) or f"{v:.4e}"
+        if sci or (sci is None and (hi / lo > 1000 or hi > 1e8)):
+            return lambda v: _special(v) or f"{v:.{p}e}"
         return lambda v: _special(v) or f"{v:.0f}."
-    if hi / lo > 1000 or hi > 1e8 or lo < 1e-4:
-        return lambda v: _special(v) or f"{v:.4e}"
-    return lambda v: _special(v) or f"{v:.4f}"
+    if sci or (sci is None and (hi / lo > 1000 or hi > 1e8 or lo < 1e-4)):
+        return lambda v: _special(v) or f"{v:.{p}e}"
+    return lambda v: _special(v) or f"{v:.{p}f}"
 
 
 def _special(v):
@@ -44,19 +51,25 @@ def format_array(array, prefix="tensor("):
     width = max((len(fmt(v)) for v in shown.ravel().tolist()), default=1)
     kind = {"f": "float_kind", "b": "bool"}.get(array.dtype.kind, "int")
     formatter = {kind: lambda v: fmt(v).rjust(width)}
-    return np.array2string(array, separator=", ", prefix=prefix, formatter=formatter,
-                           max_line_width=80, threshold=1000, edgeitems=3)
+    threshold = OPTIONS["threshold"]
+    text = np.array2string(array, separator=", ", prefix=prefix, formatter=formatter,
+                           max_line_width=OPTIONS["linewidth"],
+                           threshold=threshold if np.isfinite(threshold) else np.iinfo(np.int64).max,
+                           edgeitems=OPTIONS["edgeitems"])
+    return text.replace(", ..., ", ",  ..., ")  # PyTorch's summary marker is " ..."
 
 
 def _shown_values(array):
     """The elements PyTorch looks at for formatting: all, or the corners when summarized."""
-    if array.size <= 1000:
+    if array.size <= OPTIONS["threshold"]:
         return array
     flat = array.reshape(-1)
-    return np.concatenate([flat[:3], flat[-3:]]) if array.ndim == 1 else _corners(array)
+    edge = OPTIONS["edgeitems"]
+    return np.concatenate([flat[:edge], flat[-edge:]]) if array.ndim == 1 else _corners(array)
 
 
-def _corners(array, edge=3):
+def _corners(array):
+    edge = OPTIONS["edgeitems"]
     index = tuple(np.r_[0:min(edge, n), max(n - edge, edge if n > edge else n):n]
                   for n in array.shape)
     return array[np.ix_(*index)]

@@ -2,9 +2,10 @@
 (exported as `kindling.<name>`) and its Tensor methods in METHODS (bound onto Tensor)."""
 from . import elementwise, activation, reduce, shape, index, linalg
 from . import conv, pool, recurrent, norm, resample
+from . import attention
 
 FAMILIES = (elementwise, activation, reduce, shape, index, linalg, conv, pool, recurrent, norm,
-            resample)
+            resample, attention)
 
 METHODS = {}
 for _family in FAMILIES:

@@ -34,6 +34,10 @@ def shape_args(args, op):
 def operands(a, b, op):
     """The arrays of a binary op, cast to PyTorch's promoted dtype. Python numbers stay Python
     numbers where NumPy already treats them as weak (keeping float32 float32)."""
+    if isinstance(a, np.generic):
+        a = a.item()  # NumPy scalars act as Python numbers, as in PyTorch
+    if isinstance(b, np.generic):
+        b = b.item()
     a_is_t, b_is_t = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is_t and b_is_t:
         x, y = a._array, b._array

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ..engine.function import Op
-from ..engine.tensor import Tensor, _make
+from ..engine.tensor import _make
 from . import _special
 from .elementwise import where, exp, sigmoid, tanh, erf, clamp_max, Sigmoid, _zeros, _mask
 
@@ -24,6 +24,7 @@ _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_C = 0.044715
+_ONE_SIXTH_F32 = float(np.float32(1.0) / np.float32(6.0))
 
 
 def _maybe_inplace(name, inplace, fn, input, *args):
@@ -118,7 +119,8 @@ class Hardsigmoid(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return g * _mask(ctx.inside, g) / 6
+        # PyTorch scales by the float32 value of 1/6 in every dtype; so does kindling
+        return g * _mask(ctx.inside, g) * _ONE_SIXTH_F32
 
 
 class Hardswish(Op):
@@ -266,7 +268,11 @@ class Gelu(Op):
         if approximate == "tanh":
             inner = (a + _GELU_C * (a * a * a)) * _SQRT_2_OVER_PI
             return (a * 0.5) * (1 + np.tanh(inner))
-        return (a * 0.5) * (1 + _special.erf(a * _SQRT1_2))
+        cdf = _special.erf(a * _SQRT1_2)
+        cdf += 1.0
+        cdf *= 0.5
+        ctx.cdf = cdf  # reused by the gradient: erf is the expensive part
+        return a * cdf
 
     @staticmethod
     def backward(ctx, g):
@@ -276,7 +282,7 @@ class Gelu(Op):
             t = tanh(inner)
             d_inner = (1 + x * x * (3 * _GELU_C)) * _SQRT_2_OVER_PI
             return g * ((1 + t) * 0.5 + x * 0.5 * (1 - t * t) * d_inner), None
-        return GeluGrad.apply(g, x), None
+        return GeluGrad.apply(g, x, ctx.cdf), None
 
 
 class GeluGrad(Op):
@@ -284,10 +290,9 @@ class GeluGrad(Op):
     path of every transformer MLP); its own gradient makes GELU twice differentiable."""
 
     @staticmethod
-    def forward(ctx, g, x):
+    def forward(ctx, g, x, cdf):
         ctx.save_for_backward(g, x)
         a = x._array
-        cdf = (1 + _special.erf(a * _SQRT1_2)) * 0.5
         pdf = np.exp(a * a * -0.5) * _INV_SQRT_2PI
         return g._array * (cdf + a * pdf)
 
@@ -297,7 +302,7 @@ class GeluGrad(Op):
         pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
         d_g = (erf(x * _SQRT1_2) + 1) * 0.5 + x * pdf if ctx.needs_input_grad[0] else None
         d_x = gg * g * pdf * (2 - x * x) if ctx.needs_input_grad[1] else None
-        return (gg * d_g if d_g is not None else None), d_x
+        return (gg * d_g if d_g is not None else None), d_x, None
 
 
 # --- public functions ---------------------------------------------------------------------------
@@ -401,6 +406,9 @@ def prelu(input, weight):
     """x if x > 0 else weight * x, with weight (1 or C values) applied along dim 1."""
     channels = input.shape[1] if input.ndim >= 2 else 1
     n = weight.numel()
+    if weight.dtype is not input.dtype:
+        raise RuntimeError(f"prelu: weight dtype {weight.dtype.name} must match the input dtype "
+                           f"{input.dtype.name}")
     if n != 1 and n != channels:
         raise RuntimeError(f"prelu: mismatch of parameter numbers and input channel size. Found "
                            f"parameter numbers = {n} and channel size = {channels}.")

@@ -389,7 +389,8 @@ Erfc = _unary("Erfc", _special.erfc,
               lambda g, x, y: g * (exp(-(x * x)) * -_TWO_OVER_SQRT_PI), errors=False)
 Erfinv = _unary("Erfinv", _special.erfinv,
                 lambda g, x, y: g * (exp(y * y) * _SQRT_PI_OVER_TWO), reads="y", errors=False)
-Abs = _unary("Abs", _no_bool_input(np.abs, "abs"), lambda g, x, y: g * sign(x), floating=False, errors=False)
+Abs = _unary("Abs", _no_bool_input(np.abs, "abs"), lambda g, x, y: g * sign(x), floating=False,
+             errors=False)
 Sign = _unary("Sign", _sign_array, lambda g, x, y: _zeros(g), reads="", floating=False,
               errors=False)
 Square = _unary("Square", lambda a: np.square(a.astype(np.int64) if a.dtype == np.bool_ else a),
@@ -409,9 +410,13 @@ class Sigmoid(Op):
     @staticmethod
     def forward(ctx, x):
         a = _float(x)
+        if a.ndim == 0:  # NumPy gives scalars for 0-d, which cannot be written in place
+            return Sigmoid.forward(ctx, _make(a.reshape(1))).reshape(())
         # exp of -|x| never overflows: stable for logits of any size
         e = np.exp(-np.abs(a))
-        return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        r = np.add(e, 1.0)
+        np.divide(1.0, r, out=r)  # sigmoid(|x|)
+        return np.where(a >= 0, r, np.multiply(e, r, out=e))
 
     @staticmethod
     def backward(ctx, g):
@@ -863,16 +868,33 @@ def _tensors_only(name, *args):
             raise TypeError(f"{name}(): argument {i} must be a Tensor, not {type(a).__name__}")
 
 
+def _into(result, out, name):
+    """Write `result` into the `out=` tensor (resized if its shape differs, as in PyTorch)."""
+    if out is None:
+        return result
+    if result._requires_grad:
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad")
+    if not np.can_cast(result._array.dtype, out._array.dtype, casting="same_kind"):
+        raise RuntimeError(f"{name}(): result type {result.dtype.name} can't be cast to the "
+                           f"desired output type {out.dtype.name}")
+    if out._array.shape != result._array.shape:
+        out._array = np.empty(result._array.shape, out._array.dtype)
+    np.copyto(out._array, result._array, casting="same_kind")
+    out._vc[0] += 1
+    return out
+
+
 def add(input, other, *, alpha=1, out=None):
     if alpha != 1:
         other = mul(other, alpha)
-    return Add.apply(input, other)
+    return _into(Add.apply(input, other), out, "add")
 
 
 def sub(input, other, *, alpha=1, out=None):
     if alpha != 1:
         other = mul(other, alpha)
-    return Sub.apply(input, other)
+    return _into(Sub.apply(input, other), out, "sub")
 
 
 def rsub(input, other, *, alpha=1):
@@ -880,16 +902,18 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other, *, out=None):
-    return Mul.apply(input, other)
+    return _into(Mul.apply(input, other), out, "mul")
 
 
 def div(input, other, *, rounding_mode=None, out=None):
+    """input / other. rounding_mode None: true division (integers give the default float dtype);
+    'trunc' rounds toward zero and 'floor' toward -inf, keeping integer dtypes (zero gradient)."""
     if rounding_mode is None:
-        return Div.apply(input, other)
+        return _into(Div.apply(input, other), out, "div")
     if rounding_mode not in ("trunc", "floor"):
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                            f"but found '{rounding_mode}'")
-    return RoundedDiv.apply(input, other, rounding_mode)
+    return _into(RoundedDiv.apply(input, other, rounding_mode), out, "div")
 
 
 def true_divide(input, other):
@@ -897,14 +921,17 @@ def true_divide(input, other):
 
 
 def floor_divide(input, other):
+    """input // other, rounded toward -inf (PyTorch defines no gradient; kindling gives zeros)."""
     return RoundedDiv.apply(input, other, "floor")
 
 
 def remainder(input, other):
+    """Python's %: input - floor(input / other) * other, with the sign of other."""
     return Remainder.apply(input, other)
 
 
 def fmod(input, other):
+    """C's fmod: input - trunc(input / other) * other, with the sign of input."""
     return Fmod.apply(input, other)
 
 
@@ -919,6 +946,7 @@ def positive(input):
 
 
 def pow(input, exponent):
+    """input ** exponent; either may be a number. d/dexponent is taken as 0 where input == 0."""
     return Pow.apply(input, exponent)
 
 
@@ -1093,6 +1121,7 @@ def xlogy(input, other):
 
 
 def maximum(input, other):
+    """Elementwise max of two tensors (NaN propagates); ties split the gradient in half."""
     _tensors_only("maximum", input, other)
     return Maximum.apply(input, other)
 
@@ -1103,6 +1132,7 @@ def minimum(input, other):
 
 
 def fmax(input, other):
+    """Elementwise max ignoring NaN; ties send the gradient to input."""
     _tensors_only("fmax", input, other)
     return Fmax.apply(input, other)
 
@@ -1113,6 +1143,8 @@ def fmin(input, other):
 
 
 def clamp(input, min=None, max=None):
+    """minimum(maximum(input, min), max); min / max are numbers or tensors, one may be None.
+    The gradient reaches input where min <= input <= max, a tensor bound where it binds."""
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
     return Clamp.apply(input, min, max)
@@ -1127,6 +1159,7 @@ def clamp_max(input, max):
 
 
 def lerp(input, end, weight):
+    """input + weight * (end - input); weight is a number or a tensor."""
     return Lerp.apply(input, end, weight)
 
 
@@ -1139,6 +1172,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN -> nan, +inf -> posinf (dtype max by default), -inf -> neginf (dtype min)."""
     return NanToNum.apply(input, nan, posinf, neginf)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from ..engine import grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
-from ._util import wrap_dim
+from ._util import wrap_dim, inplace as _inplace
 
 _State = grad_mode._State
 _INDEX_DTYPES = "long, int, byte or bool"
@@ -56,8 +56,32 @@ def _sequence_as_tuple(key):
                k is Ellipsis for k in key)
 
 
-def normalize_key(key):
+_BOUND = (int, type(None))
+
+
+def _basic_only(key):
+    """True for keys of ints, int-bounded slices, None and Ellipsis (the hot path)."""
+    for k in key:
+        tk = type(k)
+        if tk is int or k is None or k is Ellipsis:
+            continue
+        if tk is slice and type(k.start) in _BOUND and type(k.stop) in _BOUND and \
+                type(k.step) in _BOUND and k.step != 0:
+            continue
+        return False
+    return True
+
+
+def normalize_key(key, shape=None):
     """A Python/Tensor index as a NumPy key. Returns (key, advanced, all_masks)."""
+    tk = type(key)
+    if tk is int or tk is slice or key is None:
+        key = (key,)
+        tk = tuple
+    if tk is tuple and _basic_only(key):
+        if not any(k is Ellipsis for k in key):
+            key += (Ellipsis,)
+        return key, False, True
     if isinstance(key, list) and _sequence_as_tuple(key):
         key = tuple(key)
     elif not isinstance(key, tuple):
@@ -66,6 +90,7 @@ def normalize_key(key):
     advanced = False
     masks_only = True
     ellipsis = False
+    has_int = False
     for k in key:
         if k is None:
             out.append(None)
@@ -84,8 +109,10 @@ def normalize_key(key):
             masks_only = False
             out.append(k)
         elif isinstance(k, (int, np.integer)):
+            has_int = True
             out.append(int(k))
         elif isinstance(k, Tensor) and k._array.ndim == 0 and k._array.dtype.kind in "iu":
+            has_int = True
             out.append(int(k._array))  # a 0-d integer tensor indexes like an int
         elif isinstance(k, (Tensor, np.ndarray, list, tuple)):
             a = _index_array(k)
@@ -101,7 +128,34 @@ def normalize_key(key):
                              f"byte Variables are valid indices (got {type(k).__name__})")
     if not ellipsis:
         out.append(Ellipsis)  # keeps a full integer index a 0-d view instead of a NumPy scalar
+    if advanced and has_int and shape is not None:
+        return _torch_order_key(out, shape), True, False
     return tuple(out), advanced, masks_only
+
+
+def _torch_order_key(key, shape):
+    """PyTorch applies integer indices first (as selects) and only then the tensor indices,
+    whereas NumPy treats integers as advanced indices alongside the arrays: the two disagree
+    on where the indexed dims go when a slice separates them. Compute the elements PyTorch's
+    order picks, as one NumPy advanced key into the original shape."""
+    basic, rest = [], []
+    for k in key:
+        if isinstance(k, np.ndarray):
+            basic += [slice(None)] * (k.ndim if k.dtype == np.bool_ else 1)
+            rest.append(k)
+        elif isinstance(k, bool):
+            rest.append(k)
+        elif isinstance(k, int):
+            basic.append(k)
+        else:
+            basic.append(k)
+            rest.append(k if k is Ellipsis else slice(None))
+    positions = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    try:
+        positions = positions[tuple(basic)][tuple(rest)]
+    except IndexError as e:
+        raise _index_error(e, shape) from None
+    return np.unravel_index(positions, shape) + (Ellipsis,)
 
 
 def _index_error(e, shape):
@@ -152,7 +206,7 @@ def _getitem_key(input, key, advanced, masks_only):
 
 
 def getitem(input, key):
-    key, advanced, masks_only = normalize_key(key)
+    key, advanced, masks_only = normalize_key(key, input._array.shape)
     return _getitem_key(input, key, advanced, masks_only)
 
 
@@ -238,7 +292,7 @@ def _put_inplace(self, key, values, accumulate, masks_only, name):
 
 
 def setitem(self, key, value):
-    key, advanced, masks_only = normalize_key(key)
+    key, advanced, masks_only = normalize_key(key, self._array.shape)
     _put_inplace(self, key, value, False, masks_only or not advanced, "__setitem__")
 
 
@@ -469,13 +523,13 @@ def index_add(input, dim, index, source, *, alpha=1):
     source = _dim_source(input, key, d, source, "index_add")
     if alpha != 1:
         source = source * alpha
-    return _put(input, key, source, True, False, "index_add")
+    return _put_dim(input, key, source, True, "index_add")
 
 
 def index_copy(input, dim, index, source):
     key, d = _dim_index(input, dim, index, "index_copy")
     source = _dim_source(input, key, d, source, "index_copy")
-    return _put(input, key, source, False, False, "index_copy")
+    return _put_dim(input, key, source, False, "index_copy")
 
 
 def index_fill(input, dim, index, value):
@@ -483,7 +537,13 @@ def index_fill(input, dim, index, value):
     if isinstance(value, Tensor) and value._array.ndim != 0:
         raise RuntimeError(f"index_fill_(): Expected value to be a 0-dimensional tensor, but got "
                            f"tensor with {value._array.ndim} dimension(s)")
-    return _put(input, key, value, False, False, "index_fill")
+    return _put_dim(input, key, value, False, "index_fill")
+
+
+def _put_dim(input, key, source, accumulate, name):
+    if input._array.ndim == 0:  # a 0-d tensor indexes like a 1-element vector along dim 0
+        return _put(input.reshape(1), key, source, accumulate, False, name).reshape(())
+    return _put(input, key, source, accumulate, False, name)
 
 
 # --- masked ------------------------------------------------------------------------------------
@@ -635,13 +695,6 @@ def one_hot(tensor, num_classes=-1):
     return _make((a[..., None] == np.arange(num_classes)).astype(np.int64))
 
 
-def _inplace(fn, name):
-    def method(self, *args, **kwargs):
-        return self._apply_inplace(name, fn, *args, **kwargs)
-    method.__name__ = name
-    return method
-
-
 FUNCTIONS = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
              "index_copy", "index_fill", "index_put", "masked_fill", "masked_select",
              "masked_scatter", "nonzero", "argwhere", "take", "take_along_dim"]
@@ -654,7 +707,8 @@ METHODS = {
     "index_copy": index_copy, "index_fill": index_fill, "masked_fill": masked_fill,
     "masked_select": masked_select, "masked_scatter": masked_scatter, "nonzero": nonzero,
     "argwhere": argwhere, "take": take, "take_along_dim": take_along_dim,
-    "scatter_": _inplace(scatter, "scatter_"), "scatter_add_": _inplace(scatter_add, "scatter_add_"),
+    "scatter_": _inplace(scatter, "scatter_"),
+    "scatter_add_": _inplace(scatter_add, "scatter_add_"),
     "scatter_reduce_": _inplace(scatter_reduce, "scatter_reduce_"),
     "index_add_": _inplace(index_add, "index_add_"),
     "index_copy_": _inplace(index_copy, "index_copy_"),
@@ -663,3 +717,59 @@ METHODS = {
     "masked_scatter_": _inplace(masked_scatter, "masked_scatter_"),
     "put_": _inplace(put, "put_"), "put": put,
 }
+
+
+# --- in-place ops on views of tensors that require grad ---------------------------------------------
+def _view_positions(view, base):
+    """For each element of `view`, its flat (C-order) position in `base`; None when the view's
+    memory can't be located in the base's (for example after `.data` was reassigned)."""
+    a, v = base._array, view._array
+    if not np.may_share_memory(a, v) or a.itemsize != v.itemsize:
+        return None
+    pos = np.empty_like(a, dtype=np.int64)  # the base's memory layout (order "K")
+    pos[...] = np.arange(a.size, dtype=np.int64).reshape(a.shape)
+    size = a.itemsize
+    if any(s < 0 for s in a.strides) or \
+            tuple(s // size for s in a.strides) != tuple(s // 8 for s in pos.strides):
+        return None
+    flat = pos.ravel(order="K")
+    if not np.shares_memory(flat, pos):
+        return None
+    start = v.__array_interface__["data"][0] - a.__array_interface__["data"][0]
+    if start % size or any(s % size for s in v.strides):
+        return None
+    window = np.lib.stride_tricks.as_strided(flat[start // size:], v.shape,
+                                             tuple(s // size * 8 for s in v.strides))
+    return window.copy()
+
+
+def inplace_on_view(view, op_name, compute, *args, **kwargs):
+    """An in-place op on a view of a tensor that requires grad (PyTorch's CopySlices): the base
+    is rewritten as `base_old` with the view's elements replaced by `compute(view_old)`, and the
+    view's grad_fn becomes a slice of the new base, so gradients reach the base's history and the
+    op's other inputs. Other views made earlier keep their old grad_fn (unlike PyTorch)."""
+    base = view._base
+    if base.grad_fn is None:
+        raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being used "
+                           f"in an in-place operation.")
+    if not view._array.flags.writeable:
+        raise RuntimeError(f"{op_name}: this tensor is a read-only broadcast view (from expand); "
+                           f"call .clone() before modifying it in place")
+    positions = _view_positions(view, base) if view._requires_grad else None
+    if positions is None:
+        raise RuntimeError(f"{op_name}: in-place modification of this view of a tensor that "
+                           f"requires grad is not supported by kindling (it is not a "
+                           f"differentiable view of its base); use an out-of-place op instead")
+    key = (positions, Ellipsis)
+    old = _make(base._array.copy(order="K"), grad_fn=base.grad_fn, output_nr=base._output_nr)
+    old._requires_grad = True
+    old_flat = old.reshape(-1)
+    result = compute(GetItem.apply(old_flat, key, True, True), *args, **kwargs)
+    new_base = IndexPut.apply(old_flat, key, result, False, True, True).reshape(base.shape)
+    base._write(new_base._array, op_name)
+    base.grad_fn, base._output_nr = new_base.grad_fn, new_base._output_nr
+    base._requires_grad = True
+    new_view = GetItem.apply(base.reshape(-1), key, True, True)
+    view.grad_fn, view._output_nr = new_view.grad_fn, new_view._output_nr
+    view._requires_grad = True
+    return view

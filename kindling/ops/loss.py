@@ -1,4 +1,5 @@
-"""Fused loss ops: the losses whose composite form would be slow or unstable.
+"""Fused loss ops: the losses whose composite form would be slow or unstable (cross-entropy,
+NLL, binary cross-entropy on probabilities and on logits, CTC).
 
 Each forward works on NumPy arrays in a stable form (log-sum-exp for cross-entropy, softplus for
 BCE-with-logits); each backward is written with Tensor ops, so the gradient is differentiable

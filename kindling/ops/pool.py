@@ -16,34 +16,41 @@ from .conv import _windows, _pair, _single, _im2col, _col2im, conv2d
 
 # --- gather/scatter within each (n, c) plane ------------------------------------------------
 class PlaneGather(Op):
-    """out[n, c, k] = x[n, c, idx[n, c, k]] over flattened (H*W) planes."""
+    """out[n, c, k] = x[n, c, idx[n, c, k]] over flattened (H*W) planes.
+
+    `unique=True` promises no index repeats within a plane (non-overlapping pooling windows),
+    so the adjoint scatter may assign instead of accumulating. `values`, when given, is the
+    already-gathered result (the fast max-pool path reads it off its window array)."""
 
     @staticmethod
-    def forward(ctx, x, idx):
-        ctx.idx, ctx.plane = idx, x._array.shape[2]
-        return np.take_along_axis(x._array, idx, axis=2)
+    def forward(ctx, x, idx, unique=False, values=None):
+        ctx.idx, ctx.plane, ctx.unique = idx, x._array.shape[2], unique
+        return np.take_along_axis(x._array, idx, axis=2) if values is None else values
 
     @staticmethod
     def backward(ctx, g):
-        return PlaneScatter.apply(g, ctx.idx, ctx.plane), None
+        return PlaneScatter.apply(g, ctx.idx, ctx.plane, ctx.unique), None, None, None
 
 
 class PlaneScatter(Op):
     """out[n, c, idx[n, c, k]] += g[n, c, k], into zero planes of size `plane`."""
 
     @staticmethod
-    def forward(ctx, g, idx, plane):
+    def forward(ctx, g, idx, plane, unique=False):
         ga = g._array
         n, c, k = ga.shape
         out = np.zeros((n, c, plane), dtype=ga.dtype)
         flat = (idx + (np.arange(n * c) * plane).reshape(n, c, 1)).ravel()
-        np.add.at(out.reshape(-1), flat, ga.ravel())
-        ctx.idx = idx
+        if unique:  # no repeats: a plain assignment equals the accumulation, and is far faster
+            out.reshape(-1)[flat] = ga.ravel()
+        else:
+            np.add.at(out.reshape(-1), flat, ga.ravel())
+        ctx.idx, ctx.unique = idx, unique
         return out
 
     @staticmethod
     def backward(ctx, gg):
-        return PlaneGather.apply(gg, ctx.idx), None, None
+        return PlaneGather.apply(gg, ctx.idx, ctx.unique), None, None, None
 
 
 _gather = PlaneGather.apply
@@ -72,12 +79,16 @@ def _check_pool(op, x, kernel, stride, padding, dilation=(1, 1)):
 
 
 def _max_pool_indices(a, kernel, stride, padding, dilation, ceil_mode, op):
+    """(flat indices (N, C, oH*oW), (oH, oW), values (N, C, oH*oW) or None)."""
     n, c, h, w = a.shape
     oh = _pool_out(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
     ow = _pool_out(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
     if oh <= 0 or ow <= 0:
         raise RuntimeError(f"{op}: output size is too small ({oh}x{ow}) for input of shape "
                            f"{a.shape} with kernel {kernel}, stride {stride}, padding {padding}")
+    if (tuple(stride) == tuple(kernel) and padding == (0, 0) and dilation == (1, 1)
+            and oh * kernel[0] <= h and ow * kernel[1] <= w):
+        return _tiled_max(a, kernel, oh, ow) + (True,)
     need_h = (oh - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1
     need_w = (ow - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1
     pad = ((0, 0), (0, 0), (padding[0], max(0, need_h - h - padding[0])),
@@ -89,7 +100,31 @@ def _max_pool_indices(a, kernel, stride, padding, dilation, ceil_mode, op):
     ki, kj = np.divmod(local, kernel[1])
     rows = np.arange(oh).reshape(-1, 1) * stride[0] - padding[0] + ki * dilation[0]
     cols = np.arange(ow).reshape(1, -1) * stride[1] - padding[1] + kj * dilation[1]
-    return (rows * w + cols).reshape(n, c, oh * ow), (oh, ow)
+    return (rows * w + cols).reshape(n, c, oh * ow), (oh, ow), None, False
+
+
+def _tiled_max(a, kernel, oh, ow):
+    """Non-overlapping windows (stride == kernel, no padding) tile the input: window element
+    (i, j) of every window is the strided view tiles[:, :, :, i, :, j], so a running max over
+    the kH*kW views finds values and argmax (first maximum, first NaN, as argmax does) with no
+    padding copy, no window copy, and no per-window argmax over a tiny axis."""
+    n, c, h, w = a.shape
+    kh, kw = kernel
+    tiles = a[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
+    best = tiles[:, :, :, 0, :, 0].copy()                                    # (N, C, oH, oW)
+    local = np.zeros(best.shape, dtype=np.int64)
+    is_float = a.dtype.kind in "fc"
+    for pos in range(1, kh * kw):
+        v = tiles[:, :, :, pos // kw, :, pos % kw]
+        take = v > best
+        if is_float:
+            take |= np.isnan(v) & ~np.isnan(best)
+        np.maximum(best, v, out=best)  # propagates NaN, like argmax's first NaN
+        local += take * (pos - local)  # arithmetic blend: masked writes mispredict and crawl
+    ki, kj = np.divmod(local, kw)
+    base = np.arange(oh).reshape(-1, 1) * (kh * w) + np.arange(ow) * kw     # (oH, oW)
+    return ((base + ki * w + kj).reshape(n, c, oh * ow), (oh, ow),
+            best.reshape(n, c, oh * ow))
 
 
 def _max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, return_indices, op):
@@ -98,8 +133,9 @@ def _max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, return_indices,
     if unbatched:
         x = x.unsqueeze(0)
     n, c, h, w = x.shape
-    idx, (oh, ow) = _max_pool_indices(x._array, kernel, stride, padding, dilation, ceil_mode, op)
-    out = _gather(x.reshape(n, c, h * w), idx).reshape(n, c, oh, ow)
+    idx, (oh, ow), values, unique = _max_pool_indices(x._array, kernel, stride, padding,
+                                                      dilation, ceil_mode, op)
+    out = _gather(x.reshape(n, c, h * w), idx, unique, values).reshape(n, c, oh, ow)
     indices = _make(idx.reshape(n, c, oh, ow))
     if unbatched:
         out, indices = out.squeeze(0), indices.squeeze(0)

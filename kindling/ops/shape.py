@@ -11,7 +11,7 @@ from ..engine.function import Op
 from ..engine.tensor import Tensor, Size, _make
 from ..engine.broadcast import broadcast_to as _broadcast_to
 from ._util import shape_args, wrap_dim
-from .index import getitem, index_select, GetItem
+from .index import getitem, index_select
 
 
 def _view_of(out, input):

@@ -13,6 +13,7 @@ import numpy as np
 from ...engine.tensor import Tensor, _make
 from ...ops import loss as _ops
 from ...ops.elementwise import where, relu, exp, log, sigmoid
+from . import pairwise_distance  # the package __init__ defines it before importing this file
 
 __all__ = [
     "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
@@ -455,16 +456,6 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _reduce(loss, reduction)
 
 
-def _pairwise_distance(x1, x2, p, eps):
-    """||x1 - x2 + eps||_p over the last dimension (PyTorch's pairwise_distance)."""
-    d = x1 - x2 + eps
-    if p == 2:
-        return (d * d).sum(-1) ** 0.5
-    if p == 1:
-        return d.abs().sum(-1)
-    return (d.abs() ** p).sum(-1) ** (1.0 / p)
-
-
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False,
                         size_average=None, reduce=None, reduction="mean"):
     """loss = max(0, margin + d(a, p) - d(a, n)), d the pairwise p-norm distance (with eps added
@@ -478,10 +469,10 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
         raise RuntimeError(f"{name}: anchor, positive and negative must all be 1-D or all 2-D; "
                            f"got shapes {tuple(anchor.shape)}, {tuple(positive.shape)} and "
                            f"{tuple(negative.shape)}")
-    d_pos = _pairwise_distance(anchor, positive, p, eps)
-    d_neg = _pairwise_distance(anchor, negative, p, eps)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
     if swap:
-        d_swap = _pairwise_distance(positive, negative, p, eps)
+        d_swap = pairwise_distance(positive, negative, p, eps)
         d_neg = where(d_swap < d_neg, d_swap, d_neg)
     loss = relu(margin + d_pos - d_neg)
     return _reduce(loss, reduction)
@@ -501,7 +492,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
                            f"have the same number of dimensions, got shapes "
                            f"{tuple(anchor.shape)}, {tuple(positive.shape)} and "
                            f"{tuple(negative.shape)}")
-    distance = distance_function or (lambda a, b: _pairwise_distance(a, b, 2, 1e-6))
+    distance = distance_function or pairwise_distance
     d_pos = distance(anchor, positive)
     d_neg = distance(anchor, negative)
     if swap:
