@@ -31,7 +31,10 @@ import types
 __all__ = ["install", "uninstall", "is_installed"]
 
 # torch paths whose kindling module is not simply kindling + the rest of the path.
-_RENAMES = {"torch.utils.tensorboard": "kindling._tensorboard"}
+# torchvision's datasets, transforms and utils are kindling.vision's; its models are kindling's.
+_RENAMES = {"torch.utils.tensorboard": "kindling._tensorboard",
+            "torchvision.models": "kindling.models",
+            "torchvision": "kindling.vision"}
 
 # kindling modules whose public names also appear at torch's top level.
 _TOP_LEVEL_EXTRAS = ("kindling._misc", "kindling.threads")
@@ -45,8 +48,13 @@ class MissingFeatureError(ModuleNotFoundError):
     """A `torch.X` module kindling does not provide."""
 
 
+def _aliased(fullname):
+    return any(fullname == root or fullname.startswith(root + ".")
+               for root in ("torch", "torchvision"))
+
+
 def _target(fullname):
-    """The kindling module name for a torch module name."""
+    """The kindling module name for a torch (or torchvision) module name."""
     for prefix, target in _RENAMES.items():
         if fullname == prefix or fullname.startswith(prefix + "."):
             return target + fullname[len(prefix):]
@@ -78,7 +86,7 @@ class _AliasLoader(importlib.abc.Loader):
 
 class _TorchFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "torch" and not fullname.startswith("torch."):
+        if not _aliased(fullname) or fullname == "torch":
             return None
         name = _target(fullname)
         try:
@@ -137,7 +145,7 @@ def install():
     Idempotent. Raises RuntimeError if the real PyTorch is already imported in this process."""
     if is_installed():
         return sys.modules["torch"]
-    if "torch" in sys.modules:
+    if "torch" in sys.modules or "torchvision" in sys.modules:
         raise RuntimeError("compat.install(): the real torch is already imported in this "
                            "process; install the kindling alias before anything imports torch "
                            "(for example with `python -m kindling.run_torch script.py`)")
@@ -157,5 +165,5 @@ def uninstall():
     if _finder in sys.meta_path:
         sys.meta_path.remove(_finder)
     if is_installed():
-        for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
+        for name in [n for n in sys.modules if _aliased(n)]:
             del sys.modules[name]

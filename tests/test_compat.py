@@ -412,3 +412,33 @@ def test_multiprocessing_reexports_stdlib():
     from kindling import multiprocessing as mp
     assert mp.Process is std.Process and mp.get_context is std.get_context
     assert mp.get_sharing_strategy() in mp.get_all_sharing_strategies()
+
+
+TORCHVISION_SCRIPT = """
+import torch
+import torchvision
+from torchvision import datasets, transforms
+from torchvision.utils import make_grid
+import torchvision.models as models
+tf = transforms.Compose([transforms.Resize(32), transforms.CenterCrop(28), transforms.ToTensor(),
+                         transforms.Normalize((0.5,), (0.5,))])
+fake = datasets.FakeData(size=8, image_size=(1, 28, 28), num_classes=10, transform=tf)
+loader = torch.utils.data.DataLoader(fake, batch_size=4)
+x, y = next(iter(loader))
+assert tuple(x.shape) == (4, 1, 28, 28) and tuple(y.shape) == (4,)
+assert tuple(make_grid(x).shape) == (3, 32, 122)
+assert torchvision.datasets.MNIST is datasets.MNIST
+assert type(models.resnet18(num_classes=10)).__name__ == "ResNet"
+try:
+    torchvision.ops
+except AttributeError as e:
+    print("missing:", e)
+print("ok")
+"""
+
+
+def test_torchvision_alias_serves_datasets_transforms_utils_models(tmp_path):
+    r = run_torch(tmp_path, TORCHVISION_SCRIPT)
+    assert r.returncode == 0, r.stderr
+    assert "ok" in r.stdout
+    assert "kindling does not implement torchvision.ops yet" in r.stdout

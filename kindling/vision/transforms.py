@@ -18,6 +18,32 @@ def _array(img):
     return img._array if isinstance(img, Tensor) else np.asarray(img)
 
 
+def _to_chw(img):
+    """A (C, H, W) array of any image the transforms accept, and the function that turns a
+    result back into the same kind: tensors are (C, H, W) already; ndarrays and PIL images are
+    (H, W) or (H, W, C) (torchvision's convention), uint8 ones scaled to [0, 1] and back."""
+    if isinstance(img, Tensor):
+        return img._array, _make
+    pil = not isinstance(img, np.ndarray)
+    a = np.asarray(img)
+    if a.ndim not in (2, 3):
+        raise TypeError(f"expected an image of shape (H, W) or (H, W, C), got {a.shape}")
+    scale = a.dtype == np.uint8
+    chw = a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+    if scale:
+        chw = chw.astype(np.float32) / np.float32(255)
+
+    def back(out):
+        if scale:
+            out = np.clip(np.round(out * 255), 0, 255).astype(np.uint8)
+        out = np.ascontiguousarray(out[0] if a.ndim == 2 else out.transpose(1, 2, 0))
+        if pil:
+            from PIL import Image
+            return Image.fromarray(out)
+        return out
+    return chw, back
+
+
 def _size2(size):
     if isinstance(size, numbers.Number):
         return int(size), int(size)
@@ -127,8 +153,10 @@ class RandomHorizontalFlip(_Transform):
         self.p = p
 
     def __call__(self, img):
-        return _make(np.ascontiguousarray(_array(img)[..., ::-1])) \
-            if _np_rng().random() < self.p else img
+        if _np_rng().random() >= self.p:
+            return img
+        a, back = _to_chw(img)
+        return back(np.ascontiguousarray(a[..., ::-1]))
 
 
 class RandomVerticalFlip(_Transform):
@@ -136,8 +164,10 @@ class RandomVerticalFlip(_Transform):
         self.p = p
 
     def __call__(self, img):
-        return _make(np.ascontiguousarray(_array(img)[..., ::-1, :])) \
-            if _np_rng().random() < self.p else img
+        if _np_rng().random() >= self.p:
+            return img
+        a, back = _to_chw(img)
+        return back(np.ascontiguousarray(a[..., ::-1, :]))
 
 
 def _pad_chw(a, padding, fill=0, mode="constant"):
@@ -161,7 +191,8 @@ class Pad(_Transform):
         self.padding, self.fill, self.padding_mode = padding, fill, padding_mode
 
     def __call__(self, img):
-        return _make(_pad_chw(_array(img), self.padding, self.fill, self.padding_mode))
+        a, back = _to_chw(img)
+        return back(_pad_chw(a, self.padding, self.fill, self.padding_mode))
 
 
 class CenterCrop(_Transform):
@@ -169,7 +200,7 @@ class CenterCrop(_Transform):
         self.size = _size2(size)
 
     def __call__(self, img):
-        a = _array(img)
+        a, back = _to_chw(img)
         th, tw = self.size
         h, w = a.shape[-2:]
         if th > h or tw > w:  # torchvision pads with zeros first
@@ -177,7 +208,7 @@ class CenterCrop(_Transform):
                              max(0, (tw - w + 1) // 2), max(0, (th - h + 1) // 2)))
             h, w = a.shape[-2:]
         top, left = int(round((h - th) / 2.0)), int(round((w - tw) / 2.0))
-        return _make(np.ascontiguousarray(a[..., top:top + th, left:left + tw]))
+        return back(np.ascontiguousarray(a[..., top:top + th, left:left + tw]))
 
 
 class RandomCrop(_Transform):
@@ -189,7 +220,7 @@ class RandomCrop(_Transform):
         self.fill, self.padding_mode = fill, padding_mode
 
     def __call__(self, img):
-        a = _array(img)
+        a, back = _to_chw(img)
         if self.padding is not None:
             a = _pad_chw(a, self.padding, self.fill, self.padding_mode)
         th, tw = self.size
@@ -203,7 +234,7 @@ class RandomCrop(_Transform):
         rng = _np_rng()
         top = int(rng.integers(0, h - th + 1))
         left = int(rng.integers(0, w - tw + 1))
-        return _make(np.ascontiguousarray(a[..., top:top + th, left:left + tw]))
+        return back(np.ascontiguousarray(a[..., top:top + th, left:left + tw]))
 
 
 def _resize(a, size, interpolation="bilinear"):
@@ -222,7 +253,7 @@ class Resize(_Transform):
         self.size, self.interpolation, self.max_size = size, interpolation, max_size
 
     def __call__(self, img):
-        a = _array(img)
+        a, back = _to_chw(img)
         h, w = a.shape[-2:]
         if isinstance(self.size, numbers.Number) or len(self.size) == 1:
             short = int(self.size if isinstance(self.size, numbers.Number) else self.size[0])
@@ -235,7 +266,7 @@ class Resize(_Transform):
                 size = (int(size[0] * scale), int(size[1] * scale))
         else:
             size = _size2(self.size)
-        return _make(_resize(a, size, self.interpolation))
+        return back(_resize(a, size, self.interpolation))
 
 
 class RandomResizedCrop(_Transform):
@@ -268,9 +299,9 @@ class RandomResizedCrop(_Transform):
         return (h - ch) // 2, (w - cw) // 2, ch, cw
 
     def __call__(self, img):
-        a = _array(img)
+        a, back = _to_chw(img)
         top, left, ch, cw = self.get_params(*a.shape[-2:])
-        return _make(_resize(a[..., top:top + ch, left:left + cw], self.size,
+        return back(_resize(a[..., top:top + ch, left:left + cw], self.size,
                              self.interpolation))
 
 
@@ -317,11 +348,11 @@ def _warp(a, matrix, fill=0.0, interpolation="bilinear"):
 
 
 def affine(img, angle, translate, scale, shear, interpolation="bilinear", fill=0.0):
-    a = _array(img)
+    a, back = _to_chw(img)
     h, w = a.shape[-2:]
     shear = (shear, 0.0) if isinstance(shear, numbers.Number) else tuple(shear)
     matrix = _affine_inverse(angle, translate, scale, shear, (w / 2, h / 2))
-    return _make(_warp(a, matrix, fill, interpolation))
+    return back(_warp(a, matrix, fill, interpolation))
 
 
 def rotate(img, angle, interpolation="bilinear", fill=0.0):
@@ -356,8 +387,7 @@ class RandomAffine(_Transform):
         self.interpolation, self.fill = interpolation, fill
 
     def __call__(self, img):
-        a = _array(img)
-        h, w = a.shape[-2:]
+        h, w = _to_chw(img)[0].shape[-2:]
         rng = _np_rng()
         angle = rng.uniform(*self.degrees)
         if self.translate is not None:
@@ -386,7 +416,8 @@ class ColorJitter(_Transform):
             raise NotImplementedError("ColorJitter: hue jitter is not supported by kindling")
 
     def __call__(self, img):
-        a = _array(img).astype(np.float32)
+        a, back = _to_chw(img)
+        a = a.astype(np.float32)
         rng = _np_rng()
         gray = lambda x: (0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2])[None] \
             if x.shape[0] == 3 else x  # noqa: E731
@@ -400,7 +431,7 @@ class ColorJitter(_Transform):
             elif kind == 2 and self.saturation and a.shape[0] == 3:
                 f = rng.uniform(*self.saturation)
                 a = np.clip(f * a + (1 - f) * gray(a), 0, 1)
-        return _make(a.astype(np.float32))
+        return back(a.astype(np.float32))
 
 
 class RandomErasing(_Transform):
@@ -414,7 +445,8 @@ class RandomErasing(_Transform):
         rng = _np_rng()
         if rng.random() >= self.p:
             return img
-        a = _array(img).copy()
+        a, back = _to_chw(img)
+        a = a.copy()
         c, h, w = a.shape
         for _ in range(10):
             target = h * w * rng.uniform(*self.scale)
@@ -428,7 +460,7 @@ class RandomErasing(_Transform):
                 else:
                     patch = np.asarray(self.value, dtype=a.dtype).reshape(-1, 1, 1)
                 a[:, top:top + eh, left:left + ew] = patch
-                return _make(a)
+                return back(a)
         return img
 
 
@@ -439,9 +471,9 @@ class GaussianNoise(_Transform):
         self.mean, self.sigma, self.clip = mean, sigma, clip
 
     def __call__(self, img):
-        a = _array(img)
+        a, back = _to_chw(img)
         out = a + _np_rng().normal(self.mean, self.sigma, a.shape).astype(a.dtype)
-        return _make(np.clip(out, 0, 1) if self.clip else out)
+        return back(np.clip(out, 0, 1) if self.clip else out)
 
 
 class Grayscale(_Transform):
@@ -449,6 +481,6 @@ class Grayscale(_Transform):
         self.num_output_channels = num_output_channels
 
     def __call__(self, img):
-        a = _array(img)
+        a, back = _to_chw(img)
         g = (0.299 * a[0] + 0.587 * a[1] + 0.114 * a[2])[None] if a.shape[0] == 3 else a
-        return _make(np.repeat(g, self.num_output_channels, axis=0).astype(a.dtype))
+        return back(np.repeat(g, self.num_output_channels, axis=0).astype(a.dtype))
