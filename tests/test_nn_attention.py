@@ -171,7 +171,8 @@ def test_sdpa_errors():
     with pytest.raises(RuntimeError):
         F.scaled_dot_product_attention(q, q, q.double())
     with pytest.raises(RuntimeError):
-        F.scaled_dot_product_attention(q, q, q, attn_mask=kindling.zeros(3, 3, dtype=kindling.int64))
+        F.scaled_dot_product_attention(q, q, q,
+                                       attn_mask=kindling.zeros(3, 3, dtype=kindling.int64))
 
 
 # --- MultiheadAttention ------------------------------------------------------------------------
@@ -408,7 +409,8 @@ def test_luong_attention_reference():
 
 def test_seq2seq_attention_gradcheck():
     kindling.manual_seed(0)
-    for att, qd in ((nn.AdditiveAttention(3, 4, 5).double(), 3), (nn.GeneralAttention(3, 4).double(), 3),
+    for att, qd in ((nn.AdditiveAttention(3, 4, 5).double(), 3),
+                    (nn.GeneralAttention(3, 4).double(), 3),
                     (nn.DotProductAttention(scale=True), 4)):
         q = kindling.tensor(rand(2, qd, dtype=np.float64), requires_grad=True)
         keys = kindling.tensor(rand(2, 5, 4, dtype=np.float64), requires_grad=True)
@@ -457,3 +459,39 @@ def test_learned_positional_embedding():
     assert list(pos.state_dict()) == ["weight"]
     seq_first = nn.LearnedPositionalEmbedding(10, 4)
     assert tuple(seq_first(kindling.zeros(5, 3, 4)).shape) == (5, 3, 4)
+
+
+# --- property test: random broadcastable shapes and masks ---------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.lists(st.integers(1, 3), min_size=0, max_size=2), L=st.integers(1, 4),
+       S=st.integers(1, 4), E=st.integers(1, 4), Ev=st.integers(1, 3),
+       bcast=st.integers(0, 3), mask=st.sampled_from([None, "bool", "float"]),
+       causal=st.booleans(), seed=st.integers(0, 1000))
+def test_sdpa_hypothesis(batch, L, S, E, Ev, bcast, mask, causal, seed):
+    rng = np.random.default_rng(seed)
+    qb = list(batch)
+    kb = [1 if (bcast >> i) & 1 else b for i, b in enumerate(batch)]
+    q = rng.standard_normal(qb + [L, E])
+    k = rng.standard_normal(kb + [S, E])
+    v = rng.standard_normal(kb + [S, Ev])
+    mk = mt = None
+    if mask == "bool":
+        m = rng.random((L, S)) > 0.3
+        m[:, 0] = True
+        mk, mt = kindling.tensor(m), torch.tensor(m)
+    elif mask == "float":
+        m = rng.standard_normal((1, S))
+        mk, mt = kindling.tensor(m), torch.tensor(m)
+    t_causal = causal
+    if mask is not None and causal:
+        # PyTorch applies both only on its flash path (else it raises): reference = merged mask
+        tril = torch.ones(L, S, dtype=torch.bool).tril()
+        mt = mt & tril if mask == "bool" else mt.masked_fill(~tril, float("-inf"))
+        t_causal = False
+    check(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, attn_mask=mk, is_causal=causal),
+          lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, attn_mask=mt,
+                                                          is_causal=t_causal),
+          q, k, v, rtol=1e-6, atol=1e-8)

@@ -163,7 +163,8 @@ def test_embedding_bag_per_sample_weights():
 
 def test_embedding_bag_max_norm_and_functional():
     w = RNG.standard_normal((6, 3)).astype(np.float32) * 3
-    wk, wt = kindling.tensor(w.copy(), requires_grad=True), torch.tensor(w.copy(), requires_grad=True)
+    wk = kindling.tensor(w.copy(), requires_grad=True)
+    wt = torch.tensor(w.copy(), requires_grad=True)
     inp, off = np.array([1, 2, 4, 5]), np.array([0, 1])
     ok = F.embedding_bag(kindling.tensor(inp), wk, kindling.tensor(off), max_norm=1.0)
     ot = TF.embedding_bag(torch.tensor(inp), wt, torch.tensor(off), max_norm=1.0)

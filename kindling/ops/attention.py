@@ -25,12 +25,9 @@ import math
 
 import numpy as np
 
-from ..engine import grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
 from ..random import _np_rng
-
-_State = grad_mode._State
 
 
 class Attention(Op):
@@ -78,7 +75,7 @@ class Attention(Op):
             dp = g.matmul(v.transpose(-1, -2))
             if keep is not None:
                 dp = dp * keep
-            if gp._requires_grad or gp._array.any():  # usually zeros: weights unused
+            if gp is not None and (gp._requires_grad or gp._array.any()):  # weights used?
                 dp = dp + gp
             ds = p * (dp - (dp * p).sum(-1, keepdim=True))
             if need[0]:
@@ -143,8 +140,10 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     broadcasts against (N, ..., L, S). `is_causal` masks keys after each query (top-left
     aligned, `ones(L, S).tril()`). Given together with `attn_mask`, both apply: that is what
     PyTorch 2.13 computes on CPU when it can (E == Ev, its flash kernel); its math path raises
-    an error instead, which kindling does not copy. Rows where every key is masked give zeros. `enable_gqa` lets key/value have
-    fewer heads (dim -3) than query, each shared by query.size(-3) // key.size(-3) heads.
+    an error instead, which kindling does not copy. Rows where every key is masked give zeros.
+    `enable_gqa` lets key/value have fewer heads (dim -3) than query, each shared by
+    query.size(-3) // key.size(-3) heads. `dropout_p` is always applied when > 0 (pass 0.0 in
+    evaluation), as in PyTorch.
 
     Shape:
         query (N, ..., L, E), key (N, ..., S, E), value (N, ..., S, Ev), output (N, ..., L, Ev).

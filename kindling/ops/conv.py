@@ -18,6 +18,14 @@ from ..engine.function import Op
 from ..engine.tensor import Tensor
 
 
+# Columns up to this size are kept from forward for the weight gradient; larger ones are rebuilt
+# in backward. Keeping them all costs kH*kW times each conv input for the whole step (a ResNet-20
+# step at batch 32 would hold ~200 MB more than torch) to save one copy per convolution.
+_CACHE_COLS_BYTES = 8 << 20
+# col2im writes straight into (N, C, H, W) when an output plane has at most this many pixels.
+_DIRECT_COL2IM_PLANE = 64
+
+
 def _pair(v, name, op):
     if isinstance(v, (tuple, list)):
         if len(v) != 2:
@@ -62,9 +70,30 @@ def _im2col(x, kernel, stride, padding, dilation, out_hw, groups):
 
 
 def _col2im(cols, in_hw, n, kernel, stride, padding, dilation, out_hw):
-    """Adjoint of _im2col: add each column back onto the input positions it was read from."""
+    """Adjoint of _im2col: add each column back onto the input positions it was read from.
+
+    Small planes and 1x1 kernels accumulate straight into the (N, C, H, W) result, each kernel
+    offset adding only the outputs whose reads land inside the unpadded input (no padded buffer,
+    no final copy). Large planes accumulate in the columns' (C, N) order into a padded buffer,
+    where every add streams, then crop and transpose in one copy (faster there, measured)."""
     c = cols.size // (kernel[0] * kernel[1] * n * out_hw[0] * out_hw[1])
     cols = cols.reshape(c, kernel[0], kernel[1], n, out_hw[0], out_hw[1])
+    if out_hw[0] * out_hw[1] > _DIRECT_COL2IM_PLANE and tuple(kernel) != (1, 1):
+        return _col2im_padded(cols, in_hw, n, kernel, stride, padding, dilation, out_hw)
+    dx = np.zeros((n, c) + tuple(in_hw), dtype=cols.dtype)
+    ranges = [[_valid_range(k * dilation[a] - padding[a], stride[a], out_hw[a], in_hw[a])
+               for k in range(kernel[a])] for a in (0, 1)]
+    for i, (p0, p1, y0) in enumerate(ranges[0]):
+        for j, (q0, q1, x0) in enumerate(ranges[1]):
+            if p1 > p0 and q1 > q0:
+                dx[:, :, y0:y0 + (p1 - p0 - 1) * stride[0] + 1:stride[0],
+                   x0:x0 + (q1 - q0 - 1) * stride[1] + 1:stride[1]] += \
+                    cols[:, i, j, :, p0:p1, q0:q1].transpose(1, 0, 2, 3)
+    return dx
+
+
+def _col2im_padded(cols, in_hw, n, kernel, stride, padding, dilation, out_hw):
+    c = cols.shape[0]
     h, w = in_hw
     oh, ow = out_hw
     # room for windows that run past the padded input (when (size - kernel) % stride != 0)
@@ -78,6 +107,13 @@ def _col2im(cols, in_hw, n, kernel, stride, padding, dilation, out_hw):
                wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += cols[:, i, j]
     dx = dx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
     return np.ascontiguousarray(dx.transpose(1, 0, 2, 3))
+
+
+def _valid_range(offset, stride, out, size):
+    """Outputs p in [p0, p1) whose read p*stride + offset falls in [0, size); y0 is p0's read."""
+    p0 = max(0, -(offset // stride))  # ceil(-offset / stride)
+    p1 = min(out, (size - 1 - offset) // stride + 1)
+    return p0, p1, p0 * stride + offset
 
 
 def _conv_out_hw(in_hw, kernel, stride, padding, dilation):
@@ -102,20 +138,24 @@ def _grad_columns(g, groups):
     return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, o // groups, -1)
 
 
-def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups):
+def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups, gcols=None):
     """col2im(W^T g): the adjoint of _conv_forward in x."""
     o, cg, kh, kw = w.shape
     wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, C/G*kH*kW)
-    cols = np.matmul(wg.transpose(0, 2, 1), _grad_columns(g, groups))
+    if gcols is None:
+        gcols = _grad_columns(g, groups)
+    cols = np.matmul(wg.transpose(0, 2, 1), gcols)
     return _col2im(cols, in_hw, g.shape[0], (kh, kw), stride, padding, dilation, g.shape[2:])
 
 
-def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None):
+def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None):
     """g . im2col(x)^T: the adjoint of _conv_forward in w."""
     o = g.shape[1]
     if cols is None:
         cols = _im2col(x, kernel, stride, padding, dilation, g.shape[2:], groups)
-    dw = np.matmul(_grad_columns(g, groups), cols.transpose(0, 2, 1))
+    if gcols is None:
+        gcols = _grad_columns(g, groups)
+    dw = np.matmul(gcols, cols.transpose(0, 2, 1))               # (G, O/G, C/G*kH*kW)
     return dw.reshape(o, -1, kernel[0], kernel[1])
 
 
@@ -127,19 +167,24 @@ class Conv(Op):
         kernel = w._array.shape[2:]
         out_hw = _conv_out_hw(x._array.shape[2:], kernel, stride, padding, dilation)
         cols = _im2col(x._array, kernel, stride, padding, dilation, out_hw, groups)
-        if ctx.needs_input_grad[1]:
-            ctx.cols = cols  # reused by the weight gradient: im2col is the costly copy
+        if ctx.needs_input_grad[1] and cols.nbytes <= _CACHE_COLS_BYTES:
+            ctx.cols = cols  # reused by the weight gradient: saves redoing the im2col copy
         return _conv_forward(x._array, w._array, stride, padding, dilation, groups, cols)
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.conf
-        gx = ConvTranspose.apply(g, w, tuple(x.shape[2:]), stride, padding, dilation, groups) \
-            if ctx.needs_input_grad[0] else None
+        # The (O, N*oH*oW) gradient layout both kernels read is one transposing copy: make it
+        # once (first-order backward only; a differentiable backward recomputes it inside).
+        gcols = None if grad_mode.is_grad_enabled() or not all(ctx.needs_input_grad[:2]) \
+            else _grad_columns(g._array, groups)
+        gx = ConvTranspose.apply(g, w, tuple(x.shape[2:]), stride, padding, dilation, groups,
+                                 gcols) if ctx.needs_input_grad[0] else None
         gw = ConvWeight.apply(x, g, tuple(w.shape[2:]), stride, padding, dilation, groups,
                               getattr(ctx, "cols", None) if not grad_mode.is_grad_enabled()
-                              else None) if ctx.needs_input_grad[1] else None
+                              else None, gcols) if ctx.needs_input_grad[1] else None
+        ctx.cols = None
         return gx, gw, None, None, None, None
 
 
@@ -147,10 +192,11 @@ class ConvTranspose(Op):
     """Adjoint of Conv in its input: maps (N, O, oH, oW) to (N, C, H, W)."""
 
     @staticmethod
-    def forward(ctx, g, w, in_hw, stride, padding, dilation, groups):
+    def forward(ctx, g, w, in_hw, stride, padding, dilation, groups, gcols=None):
         ctx.save_for_backward(g, w)
         ctx.conf = (stride, padding, dilation, groups)
-        return _conv_input_grad(g._array, w._array, in_hw, stride, padding, dilation, groups)
+        return _conv_input_grad(g._array, w._array, in_hw, stride, padding, dilation, groups,
+                                gcols)
 
     @staticmethod
     def backward(ctx, gg):
@@ -160,18 +206,18 @@ class ConvTranspose(Op):
             if ctx.needs_input_grad[0] else None
         d_w = ConvWeight.apply(gg, g, tuple(w.shape[2:]), stride, padding, dilation, groups) \
             if ctx.needs_input_grad[1] else None
-        return d_g, d_w, None, None, None, None, None
+        return d_g, d_w, None, None, None, None, None, None
 
 
 class ConvWeight(Op):
     """Adjoint of Conv in its weight: maps (x, g) to a (O, C/groups, kH, kW) weight gradient."""
 
     @staticmethod
-    def forward(ctx, x, g, kernel, stride, padding, dilation, groups, cols=None):
+    def forward(ctx, x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None):
         ctx.save_for_backward(x, g)
         ctx.conf = (stride, padding, dilation, groups)
         return _conv_weight_grad(x._array, g._array, kernel, stride, padding, dilation, groups,
-                                 cols)
+                                 cols, gcols)
 
     @staticmethod
     def backward(ctx, gw):
@@ -181,7 +227,7 @@ class ConvWeight(Op):
             if ctx.needs_input_grad[0] else None
         d_g = Conv.apply(x, gw, stride, padding, dilation, groups) \
             if ctx.needs_input_grad[1] else None
-        return d_x, d_g, None, None, None, None, None, None
+        return d_x, d_g, None, None, None, None, None, None, None
 
 
 # --- public API (torch.nn.functional) -----------------------------------------------------------

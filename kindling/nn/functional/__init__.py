@@ -162,5 +162,8 @@ def upsample_nearest(input, size=None, scale_factor=None):
 
 def upsample_bilinear(input, size=None, scale_factor=None):
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# --- embeddings and attention (kindling/ops/attention.py, functional/attention.py) ------------
 from .attention import (embedding, embedding_bag, scaled_dot_product_attention,  # noqa: E402,F401
                         multi_head_attention_forward)

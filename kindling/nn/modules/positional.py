@@ -56,7 +56,8 @@ class SinusoidalPositionalEncoding(Module):
     def __init__(self, d_model, max_len=5000, dropout=0.0, batch_first=False, base=10000.0,
                  dtype=None):
         super().__init__()
-        self.d_model, self.max_len, self.batch_first, self.base = d_model, max_len, batch_first, base
+        self.d_model, self.max_len = d_model, max_len
+        self.batch_first, self.base = batch_first, base
         self.dropout = Dropout(dropout)
         position = np.arange(max_len, dtype=np.float64)[:, None]                # (max_len, 1)
         div = np.exp(np.arange(0, d_model, 2, dtype=np.float64) * (-math.log(base) / d_model))

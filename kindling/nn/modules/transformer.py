@@ -5,7 +5,6 @@ their stacks TransformerEncoder / TransformerDecoder, and the full Transformer."
 import copy
 
 from ... import creation
-from ...engine.tensor import Tensor
 from .. import functional as F
 from .. import init
 from .attention import MultiheadAttention
