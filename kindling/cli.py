@@ -3,6 +3,8 @@
     kindling train                                  # MLP 64-256-10 on scikit-learn's 8x8 digits
     kindling train --model logreg --epochs 20 --out runs/logreg
     kindling evaluate runs/logreg/best.kdl          # accuracy and confusion matrix
+    kindling train --task char-lstm --data-dir DIR --steps 300 --out runs/lstm
+    kindling generate runs/lstm/model.kdl --prompt "ROMEO:" --top-p 0.9 --seed 0
 
 `train` splits the dataset into training and validation parts (stratified, seeded by
 --split-seed, so every run of a dataset validates on the same examples), trains with
@@ -19,6 +21,12 @@ seeds 0-3 in a few CPU seconds.
 Models, datasets, optimizers and schedules are small registries: `@register_model("name")`,
 `@register_dataset("name")`, and the OPTIMIZERS and SCHEDULES tables, so a new choice is one
 function or one line.
+
+`train --task NAME` (char-lstm, char-gru, char-gpt, seq2seq, sentiment, word2vec; the TASKS
+registry) runs the shared training loop of kindling/text/tasks.py on the text data in
+--data-dir, prints the task's metric (validation loss, BLEU, accuracy and negation probes,
+nearest neighbours), and saves `model.kdl` (state_dict + config + vocabulary) and
+`metrics.json`. `generate` rebuilds a character LM from such a checkpoint and prints text.
 
 User errors (bad arguments, a missing file, a missing optional dependency) print one line on
 stderr and exit with status 2; no traceback.
@@ -229,6 +237,92 @@ def make_optimizer(name, params, lr):
     return getattr(optim, cls_name)(params, lr=default_lr if lr is None else lr, **extra)
 
 
+# --- language tasks ---------------------------------------------------------------------------
+# name -> (function(args, log) -> result dict of kindling.text.tasks, help). Each maps the
+# command-line flags the user gave onto the keyword arguments of the shared training loop in
+# kindling/text/tasks.py (flags left out keep the loop's defaults).
+TASKS = {}
+
+
+def register_task(name, help=""):
+    def decorate(run):
+        TASKS[name] = (run, help)
+        return run
+    return decorate
+
+
+def _task_kwargs(args, **names):
+    """{keyword: value} for each flag (attribute of args) the user set; names: keyword=attr."""
+    kwargs = {"seed": args.seed}
+    for keyword, attr in names.items():
+        value = getattr(args, attr)
+        if attr == "hidden" and value is not None:
+            if len(value) != 1:
+                raise CLIError(f"--task {args.task} takes one --hidden width, got {value}")
+            value = value[0]
+        if value is not None:
+            kwargs[keyword] = value
+    return kwargs
+
+
+def _char_lm(cell):
+    def run(args, log):
+        from .text.tasks import train_char_lm
+        return train_char_lm(args.data_root, cell=cell, log=log, **_task_kwargs(
+            args, steps="steps", lr="lr", batch_size="batch_size", hidden="hidden",
+            layers="layers", bptt="block_size", eval_batches="eval_size"))
+    return run
+
+
+register_task("char-lstm", "character LSTM LM on Tiny Shakespeare")(_char_lm("lstm"))
+register_task("char-gru", "character GRU LM on Tiny Shakespeare")(_char_lm("gru"))
+
+
+@register_task("char-gpt", "character GPT on Tiny Shakespeare")
+def _char_gpt(args, log):
+    from .text.tasks import train_char_gpt
+    return train_char_gpt(args.data_root, log=log, **_task_kwargs(
+        args, steps="steps", lr="lr", batch_size="batch_size", n_embd="hidden",
+        n_layer="layers", block_size="block_size", eval_iters="eval_size"))
+
+
+@register_task("seq2seq", "English-French GRU encoder-decoder with attention; BLEU")
+def _seq2seq(args, log):
+    from .text.tasks import train_seq2seq
+    return train_seq2seq(args.data_root, log=log, **_task_kwargs(
+        args, steps="steps", lr="lr", batch_size="batch_size", hidden="hidden",
+        max_pairs="max_pairs", eval_pairs="eval_size"))
+
+
+@register_task("sentiment", "BiLSTM sentiment classifier; accuracy and negation probes")
+def _sentiment(args, log):
+    from .text.tasks import train_sentiment
+    return train_sentiment(args.data_root, log=log, **_task_kwargs(
+        args, steps="steps", lr="lr", batch_size="batch_size", hidden="hidden"))
+
+
+@register_task("word2vec", "skip-gram word2vec on Tiny Shakespeare; nearest neighbours")
+def _word2vec(args, log):
+    from .text.tasks import train_word2vec
+    return train_word2vec(args.data_root, log=log, **_task_kwargs(
+        args, steps="steps", lr="lr", batch_size="batch_size", dim="hidden"))
+
+
+def _print_task_extra(result):
+    extra = result["extra"]
+    if result["task"] == "sentiment":
+        print("negation probes (1 = positive):")
+        for probe, lstm, bow in extra["probes"]:
+            print(f"  BiLSTM {lstm}  BoW {bow}  | {probe}")
+    elif result["task"] == "seq2seq":
+        for src, hyp, ref in extra["examples"][:5]:
+            print(f"  {src:30s} -> {hyp:35s} (ref: {ref})")
+    elif result["task"] == "word2vec":
+        print("nearest neighbours (cosine):")
+        for word, near in extra["neighbours"].items():
+            print(f"  {word:6s}: " + ", ".join(f"{n} {c:.2f}" for n, c in near))
+
+
 # --- argument parsing -------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
@@ -285,8 +379,8 @@ def build_parser():
     train.add_argument("--epochs", type=_positive(int), default=30, help="epochs (default: 30)")
     train.add_argument("--schedule", default="constant", choices=sorted(SCHEDULES),
                        help="learning-rate schedule over the epochs (default: constant)")
-    train.add_argument("--batch-size", type=_positive(int), default=32,
-                       help="mini-batch size (default: 32)")
+    train.add_argument("--batch-size", type=_positive(int), default=None,
+                       help="mini-batch size (default: 32; with --task, the task's default)")
     train.add_argument("--seed", type=int, default=0,
                        help="seed for initialization and shuffling (default: 0)")
     train.add_argument("--split-seed", type=int, default=0,
@@ -300,8 +394,10 @@ def build_parser():
     train.add_argument("--limit", type=_positive(int), default=None,
                        help="train on only the first N training examples (quick experiments; "
                             "validation always uses the whole validation split)")
-    train.add_argument("--hidden", type=_widths, default=[256],
-                       help="hidden layer widths of the mlp, comma-separated (default: 256)")
+    train.add_argument("--hidden", type=_widths, default=None,
+                       help="hidden layer widths of the mlp, comma-separated (default: 256); "
+                            "with --task, one width: the LSTM/GRU hidden size, the GPT's "
+                            "n_embd, or word2vec's embedding size")
     train.add_argument("--activation", default="relu", help="mlp activation (default: relu)")
     train.add_argument("--dropout", type=float, default=0.2,
                        help="mlp dropout probability (default: 0.2)")
@@ -319,6 +415,23 @@ def build_parser():
                             "experiments/configs/)")
     train.add_argument("--resume", default=None, metavar="RUN_DIR",
                        help="resume a --config run from its last checkpoint, bit-identically")
+    tasks = train.add_argument_group(
+        "language tasks", "--task trains on the shared text data (--data-dir, default "
+        "$KINDLING_DATA) instead of --model/--dataset; --seed, --lr, --batch-size, --hidden "
+        "and --out apply, --epochs and the image options do not")
+    tasks.add_argument("--task", default=None, choices=sorted(TASKS),
+                       help="; ".join(f"{n}: {h}" for n, (_, h) in sorted(TASKS.items())))
+    tasks.add_argument("--steps", type=_positive(int), default=None,
+                       help="optimizer steps (default: the task's, 300-2000)")
+    tasks.add_argument("--layers", type=_positive(int), default=None,
+                       help="recurrent layers (char-lstm) or transformer blocks (char-gpt)")
+    tasks.add_argument("--block-size", type=_positive(int), default=None,
+                       help="BPTT length (char-lstm) or context length (char-gpt)")
+    tasks.add_argument("--max-pairs", type=_positive(int), default=None,
+                       help="seq2seq: sentence pairs sampled from the corpus (default 12000)")
+    tasks.add_argument("--eval-size", type=_positive(int), default=None,
+                       help="how much to validate on: BPTT batches (char-lstm), batches of "
+                            "random blocks (char-gpt) or held-out sources (seq2seq)")
     train.set_defaults(run=run_train)
 
     search = commands.add_parser("search", help="hyperparameter search from a config file",
@@ -336,6 +449,31 @@ def build_parser():
                                                "validation split it records.")
     evaluate.add_argument("checkpoint", help="a checkpoint written by `kindling train`")
     evaluate.set_defaults(run=run_evaluate)
+
+    gen = commands.add_parser("generate", help="generate text from a char-lstm/char-gpt "
+                                               "checkpoint",
+                              description="Rebuild the character language model saved by "
+                                          "`kindling train --task char-lstm|char-gpt` and "
+                                          "print the prompt followed by generated text.")
+    gen.add_argument("checkpoint", help="model.kdl written by `kindling train --task ...`")
+    gen.add_argument("--prompt", default="\n", help="text to continue (default: a newline)")
+    gen.add_argument("--max-new-tokens", type=_positive(int), default=200,
+                     help="characters to generate (default: 200)")
+    gen.add_argument("--strategy", default="sample", choices=("sample", "greedy", "beam"),
+                     help="decoding strategy (default: sample)")
+    gen.add_argument("--temperature", type=float, default=1.0,
+                     help="sampling temperature, >= 0 (default: 1.0)")
+    gen.add_argument("--top-k", type=_positive(int), default=None,
+                     help="sample only from the K most likely characters")
+    gen.add_argument("--top-p", type=float, default=None,
+                     help="nucleus sampling: the smallest set with probability >= P, in (0, 1]")
+    gen.add_argument("--repetition-penalty", type=_positive(float), default=1.0,
+                     help="CTRL repetition penalty (default: 1.0, none)")
+    gen.add_argument("--beam-width", type=_positive(int), default=4,
+                     help="beams for --strategy beam (default: 4)")
+    gen.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
+    gen.add_argument("--threads", type=_positive(int), default=1, help="BLAS threads")
+    gen.set_defaults(run=run_generate)
     return parser
 
 
@@ -469,6 +607,10 @@ def run_search(args):
 
 
 def _run_train_flags(args):
+    if args.task is not None:
+        return _run_train_task(args)
+    args.batch_size = 32 if args.batch_size is None else args.batch_size
+    args.hidden = [256] if args.hidden is None else args.hidden
     import kindling
     import kindling.nn as nn
     from kindling.utils.data import DataLoader, TensorDataset
@@ -560,6 +702,83 @@ def _run_train_flags(args):
     elapsed = time.perf_counter() - started
     print(f"done: best val accuracy {best['val_acc']:.2%} at epoch {best['epoch']}{test_note} "
           f"in {elapsed:.1f}s; checkpoint {checkpoint}")
+    return 0
+
+
+def _run_train_task(args):
+    import kindling
+    from .threads import set_num_threads
+    set_num_threads(args.threads)
+    started = time.perf_counter()
+    if args.data_root is None:
+        raise CLIError("--task reads the shared text data: pass --data-dir DIR or set "
+                       "KINDLING_DATA")
+    if not os.path.isdir(args.data_root):
+        raise CLIError(f"no such data folder: {args.data_root}")
+    out = args.out or _default_out(args.task, "text")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"cannot create output folder {out}: {e.strerror}") from None
+    run = TASKS[args.task][0]
+    try:
+        result = run(args, lambda line: print(line, flush=True))
+    except FileNotFoundError as e:
+        raise CLIError(str(e)) from None
+    except ValueError as e:  # e.g. a block size longer than the data, an odd n_embd/n_head
+        raise CLIError(f"--task {args.task}: {e}") from None
+    _print_task_extra(result)
+    from .text.tasks import checkpoint
+    train_args = {k: v for k, v in vars(args).items()
+                  if k in ("task", "steps", "seed", "lr", "batch_size", "hidden", "layers",
+                           "block_size", "max_pairs", "eval_size") and v is not None}
+    path = os.path.join(out, "model.kdl")
+    kindling.save(checkpoint(result, train_args), path)
+    with open(os.path.join(out, "metrics.json"), "w") as f:
+        json.dump(result["metrics"], f, indent=1)
+    print(f"done: {args.task}: {result['summary']} in {time.perf_counter() - started:.1f}s; "
+          f"checkpoint {path}")
+    return 0
+
+
+def run_generate(args):
+    import kindling
+    from .generate import generate
+    from .text.tasks import load_char_lm
+    from .threads import set_num_threads
+    set_num_threads(args.threads)
+    if not os.path.isfile(args.checkpoint):
+        raise CLIError(f"no such checkpoint file: {args.checkpoint}")
+    if args.temperature < 0:
+        raise CLIError(f"--temperature must be >= 0, got {args.temperature}")
+    if args.top_p is not None and not 0.0 < args.top_p <= 1.0:
+        raise CLIError(f"--top-p must be in (0, 1], got {args.top_p}")
+    try:
+        ckpt = kindling.load(args.checkpoint)
+        task = ckpt["task"]
+    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as e:
+        raise CLIError(f"{args.checkpoint} is not a checkpoint written by `kindling train "
+                       f"--task` ({type(e).__name__}: {e})") from None
+    if task not in ("char-lstm", "char-gru", "char-gpt"):
+        raise CLIError(f"generate needs a char-lstm, char-gru or char-gpt checkpoint; "
+                       f"{args.checkpoint} is a {task!r} checkpoint")
+    try:
+        model, vocab = load_char_lm(ckpt)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CLIError(f"cannot rebuild the model of {args.checkpoint} ({type(e).__name__}: "
+                       f"{e})") from None
+    unknown = sorted({c for c in args.prompt if c not in vocab})
+    if unknown:
+        raise CLIError(f"the prompt has characters outside the model's vocabulary: "
+                       f"{''.join(unknown)!r}")
+    if not args.prompt:
+        raise CLIError("--prompt must not be empty")
+    prompt = kindling.tensor([vocab.encode(args.prompt)])            # (1, T0)
+    out = generate(model, prompt, args.max_new_tokens, strategy=args.strategy,
+                   temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                   repetition_penalty=args.repetition_penalty, beam_width=args.beam_width,
+                   seed=args.seed)
+    print(vocab.decode(out[0]))
     return 0
 
 

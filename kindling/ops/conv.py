@@ -51,7 +51,10 @@ def _pad(x, padding):
     ph, pw = padding
     if ph == 0 and pw == 0:
         return x
-    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, c, h, w = x.shape
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)  # np.pad: same, more overhead
+    xp[:, :, ph:ph + h, pw:pw + w] = x
+    return xp
 
 
 def _im2col(x, kernel, stride, padding, dilation, out_hw, groups):

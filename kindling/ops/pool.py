@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..engine import grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
 from .conv import _windows, _pair, _single, _im2col, _col2im, conv2d
@@ -133,6 +134,19 @@ def _max_pool2d(x, kernel, stride, padding, dilation, ceil_mode, return_indices,
     if unbatched:
         x = x.unsqueeze(0)
     n, c, h, w = x.shape
+    if (not return_indices and not (x.requires_grad and grad_mode.is_grad_enabled())
+            and tuple(stride) == tuple(kernel) and padding == (0, 0) and dilation == (1, 1)
+            and h >= kernel[0] and w >= kernel[1] and not ceil_mode):
+        # nothing will ask for the argmax (inference): a running np.maximum over the kH*kW
+        # strided views of the tiles (10-30x faster than .max(axis=(3, 5)) on that view)
+        kh, kw = kernel
+        oh, ow = h // kh, w // kw
+        tiles = x._array[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
+        best = tiles[:, :, :, 0, :, 0].copy()
+        for pos in range(1, kh * kw):
+            np.maximum(best, tiles[:, :, :, pos // kw, :, pos % kw], out=best)
+        out = _make(best)
+        return out.squeeze(0) if unbatched else out
     idx, (oh, ow), values, unique = _max_pool_indices(x._array, kernel, stride, padding,
                                                       dilation, ceil_mode, op)
     out = _gather(x.reshape(n, c, h * w), idx, unique, values).reshape(n, c, oh, ow)
