@@ -247,3 +247,15 @@ def test_set_printoptions_matches_torch():
     finally:
         for m in (kindling, torch):
             m.set_printoptions(profile="default")
+
+
+def test_numpy_arrays_act_as_tensors_in_operators():
+    for m in (kindling, torch):
+        a = m.ones(2)
+        r1, r2 = a + np.ones(2), a * np.ones(2, np.float32)
+        assert type(r1).__name__ == "Tensor" and type(r2).__name__ == "Tensor"
+        assert str(r1.dtype) == "torch.float64" and str(r2.dtype) == "torch.float32"
+    # kindling also keeps the graph, and accepts the array on the left (torch raises there)
+    w = kindling.ones(2, requires_grad=True)
+    for r in (w * np.ones(2, np.float32), np.ones(2, np.float32) * w):
+        assert isinstance(r, kindling.Tensor) and r.requires_grad

@@ -1224,16 +1224,20 @@ METHODS["where"] = lambda self, condition, other: where(condition, self, other)
 
 
 def _operator(fn, reflected=False):
-    """A binary operator method: NotImplemented for operands that are neither tensors nor
-    numbers (so `t == None` is False, as in PyTorch)."""
+    """A binary operator method: NumPy arrays act as tensors (as in PyTorch); NotImplemented
+    for operands that are neither tensors, arrays nor numbers (so `t == None` is False)."""
     if reflected:
         def method(self, other):
-            if not isinstance(other, (Tensor,) + _NUMBER):
+            if isinstance(other, np.ndarray):
+                other = _make(other)
+            elif not isinstance(other, (Tensor,) + _NUMBER):
                 return NotImplemented
             return fn(other, self)
     else:
         def method(self, other):
-            if not isinstance(other, (Tensor,) + _NUMBER):
+            if isinstance(other, np.ndarray):
+                other = _make(other)
+            elif not isinstance(other, (Tensor,) + _NUMBER):
                 return NotImplemented
             return fn(self, other)
     return method
