@@ -87,6 +87,13 @@ class _ConvNd(Module):
         mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
         return _pad(input, tuple(pads), mode=mode), 0
 
+    def forward(self, input):
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            input, padding = self._explicit_padding(input)
+        return self._functional(input, self.weight, self.bias, self.stride, padding,
+                                self.dilation, self.groups)
+
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, " \
             f"stride={self.stride}"
@@ -125,12 +132,7 @@ class Conv2d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype)
 
-    def forward(self, input):
-        padding = self.padding
-        if self.padding_mode != "zeros":
-            input, padding = self._explicit_padding(input)
-        return C.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _functional = staticmethod(C.conv2d)
 
 
 class Conv1d(_ConvNd):
@@ -142,12 +144,7 @@ class Conv1d(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype)
 
-    def forward(self, input):
-        padding = self.padding
-        if self.padding_mode != "zeros":
-            input, padding = self._explicit_padding(input)
-        return C.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _functional = staticmethod(C.conv1d)
 
 
 class _ConvTransposeNd(_ConvNd):
