@@ -34,7 +34,6 @@ from .serialization import save, load  # noqa: E402
 from . import utils  # noqa: E402
 from . import nn  # noqa: E402
 from . import optim  # noqa: E402
-from . import models  # noqa: E402
 from . import cuda, backends, amp, jit, onnx, distributed, testing, multiprocessing  # noqa: E402
 from . import version  # noqa: E402
 from ._misc import (is_tensor, is_storage, numel, is_floating_point, is_nonzero,  # noqa: E402
@@ -44,3 +43,15 @@ from ._misc import (is_tensor, is_storage, numel, is_floating_point, is_nonzero,
                     get_float32_matmul_precision, compile, autocast)
 from .threads import (set_num_threads, get_num_threads, set_num_interop_threads,  # noqa: E402
                       get_num_interop_threads)
+
+
+_LAZY = ("models", "vision", "text", "train", "generate")  # imported on first use: startup time
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'kindling' has no attribute '{name}'")
