@@ -11,7 +11,7 @@
 
 Inputs are standardized with the mean/std of the respective training split only.
 
-Run:  python experiments/transfer_mnist_to_fashion.py [--data /work/shared/data]
+Run:  python experiments/transfer_mnist_to_fashion.py [--data ../shared/data]
                                                        [--pretrain 6000] [--epochs 15]
 A few minutes on two CPU cores.
 
@@ -60,7 +60,7 @@ def accuracy(model, x, y):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", default="/work/shared/data")
+    ap.add_argument("--data", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data"))
     ap.add_argument("--pretrain", type=int, default=6000, help="MNIST images to pretrain on")
     ap.add_argument("--pretrain-epochs", type=int, default=2)
     ap.add_argument("--budget", type=int, default=500, help="labelled Fashion-MNIST images")
