@@ -25,6 +25,14 @@ def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
 
 
+def _sigmoid_(x):
+    """In-place _sigmoid of an array view (no temporaries: it runs once per gate per step)."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x += 1.0
+    x *= 0.5
+
+
 def _time_order(lengths, steps, reverse):
     """(T, B) time index for each sequence: identity, or reversed within each length."""
     t = np.arange(steps)[:, None]
@@ -78,14 +86,15 @@ class RecurrentLayer(Op):
             h_prev_all[t] = h
             hw = h @ whh.T                             # one GEMM per step
             if mode == "LSTM":
-                gates = xw[t] + hw
                 a = acts[t]
-                a[:, :2 * size] = _sigmoid(gates[:, :2 * size])
-                a[:, 2 * size:3 * size] = np.tanh(gates[:, 2 * size:3 * size])
-                a[:, 3 * size:] = _sigmoid(gates[:, 3 * size:])
+                np.add(xw[t], hw, out=a)               # gate pre-activations, in place
+                _sigmoid_(a[:, :2 * size])
+                np.tanh(a[:, 2 * size:3 * size], out=a[:, 2 * size:3 * size])
+                _sigmoid_(a[:, 3 * size:])
                 i, f, g, o = (a[:, k * size:(k + 1) * size] for k in range(4))
-                c_new = f * c + i * g
-                tanh_c[t] = np.tanh(c_new)
+                c_new = f * c
+                c_new += i * g
+                np.tanh(c_new, out=tanh_c[t])
                 h_new = o * tanh_c[t]
                 if whr is not None:
                     h_new = h_new @ whr.T
