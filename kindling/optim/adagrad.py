@@ -55,11 +55,6 @@ class Adagrad(Optimizer):
         state["step"] = _scalar_state(0.0)
         state["sum"] = _state_like(p, self.defaults["initial_accumulator_value"])
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-
     def share_memory(self):
         pass  # one process: nothing to share
 
