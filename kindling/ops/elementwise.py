@@ -186,29 +186,38 @@ class RoundedDiv(Op):
         return zero, zero, None
 
 
+def _modulo(ctx, a, b, np_op, name):
+    _save_pair(ctx, a, b)
+    x, y = operands(a, b, name)
+    _no_bool(x, y, name)
+    if np.result_type(x, y).kind in "iub":
+        _int_zero_check(y, name)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np_op(x, y)
+    except ValueError:
+        raise shape_error(name, x, y) from None
+
+
+def _modulo_backward(ctx, g, rounding_mode):
+    """a - b * round(a / b): d/da = 1, d/db = -round(a / b)."""
+    a, b = _saved_pair(ctx)
+    gb = None
+    if ctx.needs_input_grad[1]:
+        gb = -g * div(a, b, rounding_mode=rounding_mode)
+    return g, gb
+
+
 class Remainder(Op):
     """Python's %: the result has the sign of the divisor (PyTorch's remainder)."""
 
     @staticmethod
     def forward(ctx, a, b):
-        _save_pair(ctx, a, b)
-        x, y = operands(a, b, "remainder")
-        _no_bool(x, y, "remainder")
-        if np.result_type(x, y).kind in "iub":
-            _int_zero_check(y, "remainder")
-        try:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.remainder(x, y)
-        except ValueError:
-            raise shape_error("remainder", x, y) from None
+        return _modulo(ctx, a, b, np.remainder, "remainder")
 
     @staticmethod
     def backward(ctx, g):
-        a, b = _saved_pair(ctx)
-        gb = None
-        if ctx.needs_input_grad[1]:
-            gb = -g * div(a, b, rounding_mode="floor")
-        return g, gb
+        return _modulo_backward(ctx, g, "floor")
 
 
 class Fmod(Op):
@@ -216,24 +225,11 @@ class Fmod(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        _save_pair(ctx, a, b)
-        x, y = operands(a, b, "fmod")
-        _no_bool(x, y, "fmod")
-        if np.result_type(x, y).kind in "iub":
-            _int_zero_check(y, "fmod")
-        try:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.fmod(x, y)
-        except ValueError:
-            raise shape_error("fmod", x, y) from None
+        return _modulo(ctx, a, b, np.fmod, "fmod")
 
     @staticmethod
     def backward(ctx, g):
-        a, b = _saved_pair(ctx)
-        gb = None
-        if ctx.needs_input_grad[1]:
-            gb = -g * div(a, b, rounding_mode="trunc")
-        return g, gb
+        return _modulo_backward(ctx, g, "trunc")
 
 
 class Neg(Op):
