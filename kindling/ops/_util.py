@@ -85,12 +85,3 @@ def inplace(fn, name):
     method.__name__ = name
     method.__doc__ = f"In-place version of {fn.__name__}."
     return method
-
-
-def as_tensor_arg(x, like=None):
-    if isinstance(x, Tensor):
-        return x
-    array = np.asarray(x)
-    if like is not None and array.dtype.kind == "f":
-        array = array.astype(like._array.dtype)
-    return _make(array)
