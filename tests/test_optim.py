@@ -485,3 +485,31 @@ def test_trains_nn_linear_parameters_like_torch():
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(km.bias.detach().numpy(), tm.bias.detach().numpy(), rtol=1e-5,
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("cfg", [c for c in CONFIGS if c[0] in ("SGD", "Adam", "AdamW")], ids=_id)
+def test_threaded_update_of_large_parameters_is_bitwise_the_single_threaded_one(cfg):
+    """Parameters large enough to be split across threads get exactly the same update, and
+    still match torch."""
+    name, kwargs = cfg
+    rng = np.random.default_rng(1)
+    init = rng.standard_normal((3, 70_000)).astype(np.float32)  # > 2 chunks of 65,536
+    grads = [rng.standard_normal(init.shape).astype(np.float32) for _ in range(3)]
+
+    def trajectory(lib, threads):
+        mod, optim = _lib(lib)
+        previous = mod.get_num_threads()
+        mod.set_num_threads(threads)
+        try:
+            p = mod.tensor(init.copy(), requires_grad=True)
+            opt = getattr(optim, name)([p], **kwargs)
+            for g in grads:
+                p.grad = mod.tensor(g)
+                opt.step()
+            return p.detach().numpy().copy()
+        finally:
+            mod.set_num_threads(previous)
+
+    one, two = trajectory("k", 1), trajectory("k", 2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_allclose(two, trajectory("t", 1), rtol=1e-5, atol=1e-6)

@@ -1,8 +1,10 @@
 """Adam and AdamW: adaptive moment estimation, with L2 or decoupled weight decay."""
+import functools
+
 import numpy as np
 
-from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_, _scalar_state,
-                        _state_like, _to_scalar)
+from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_, _run_chunked,
+                        _scalar_state, _state_like, _to_scalar)
 
 
 def _check_adam_args(lr, betas, eps, weight_decay):
@@ -82,29 +84,47 @@ class Adam(Optimizer):
                     state["exp_avg_sq"] = _state_like(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = _state_like(p)
-                param = p._array
+                decay = 1.0
                 if wd != 0 and group["decoupled_weight_decay"]:
                     g = _grads(p, group["maximize"], 0)
-                    param *= 1 - lr * wd
+                    decay = 1 - lr * wd
                 else:
                     g = _grads(p, group["maximize"], wd)
                 state["step"]._array += 1
                 step = float(state["step"]._array)
-                m, v = state["exp_avg"]._array, state["exp_avg_sq"]._array
-                _lerp_(m, g, 1 - beta1)
-                v *= beta2
-                v += (1 - beta2) * g * g
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+                arrays = [p._array, g, state["exp_avg"]._array, state["exp_avg_sq"]._array]
                 if amsgrad:
-                    vmax = state["max_exp_avg_sq"]._array
-                    np.maximum(vmax, v, out=vmax)
-                    v = vmax
-                denom = np.sqrt(v) / bias_correction2_sqrt
-                denom += eps
-                param += (-(lr / bias_correction1)) * m / denom
+                    arrays.append(state["max_exp_avg_sq"]._array)
+                update = functools.partial(
+                    _adam_update, decay=decay, beta1=beta1, beta2=beta2, eps=eps,
+                    step_size=lr / (1 - beta1 ** step),
+                    bias_correction2_sqrt=(1 - beta2 ** step) ** 0.5)
+                _run_chunked(update, arrays)
                 p._vc[0] += 1
         return loss
+
+
+def _adam_update(param, g, m, v, vmax=None, *, decay, beta1, beta2, eps, step_size,
+                 bias_correction2_sqrt):
+    """One Adam update of (slices of) a parameter and its moments, in place, reusing one
+    temporary for every intermediate."""
+    if decay != 1.0:  # AdamW's decoupled weight decay
+        param *= decay
+    scratch = np.empty_like(m)
+    _lerp_(m, g, 1 - beta1, scratch)
+    v *= beta2
+    np.multiply(g, 1 - beta2, out=scratch)
+    scratch *= g
+    v += scratch
+    if vmax is not None:
+        np.maximum(vmax, v, out=vmax)
+        v = vmax
+    denom = np.sqrt(v, out=scratch)
+    denom /= bias_correction2_sqrt
+    denom += eps
+    step = np.multiply(m, -step_size)
+    step /= denom
+    param += step
 
 
 class AdamW(Adam):

@@ -1,7 +1,10 @@
 """SGD: stochastic gradient descent with optional momentum, Nesterov momentum and weight decay."""
+import functools
+
 import numpy as np
 
-from .optimizer import Optimizer, _check_not_supported, _grads, _state_from, _to_scalar
+from .optimizer import (Optimizer, _check_not_supported, _grads, _run_chunked, _state_from,
+                        _to_scalar)
 
 
 class SGD(Optimizer):
@@ -64,16 +67,33 @@ class SGD(Optimizer):
                 if p.grad is None:
                     continue
                 g = _grads(p, group["maximize"], _to_scalar(group["weight_decay"]))
-                if momentum != 0:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = state["momentum_buffer"] = _state_from(g)
-                    else:
-                        b = buf._array
-                        b *= momentum
-                        b += (1 - dampening) * g
-                    g = g + momentum * buf._array if group["nesterov"] else buf._array
-                np.add(p._array, (-lr) * g, out=p._array)
+                if momentum == 0:
+                    _run_chunked(functools.partial(_sgd_update, lr=lr), [p._array, g])
+                    p._vc[0] += 1
+                    continue
+                state = self.state[p]
+                buf = state.get("momentum_buffer")
+                first = buf is None
+                if first:  # the first step takes the gradient itself as the buffer
+                    buf = state["momentum_buffer"] = _state_from(g)
+                _run_chunked(functools.partial(
+                    _sgd_update, lr=lr, momentum=momentum, dampening=dampening,
+                    nesterov=group["nesterov"], update_buffer=not first),
+                    [p._array, g, buf._array])
                 p._vc[0] += 1
         return loss
+
+
+def _sgd_update(param, g, buf=None, *, lr, momentum=0, dampening=0, nesterov=False,
+                update_buffer=True):
+    """One SGD update of (slices of) a parameter and its momentum buffer, in place."""
+    if buf is not None:
+        if update_buffer:
+            buf *= momentum
+            if dampening == 0:
+                buf += g  # torch adds g * (1 - dampening): times 1.0 is exact
+            else:
+                buf += (1 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    step = np.multiply(g, -lr)
+    param += step
