@@ -3,7 +3,8 @@ import functools
 
 import numpy as np
 
-from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_, _run_chunked,
+from ..engine.parallel import run_elementwise
+from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_,
                         _scalar_state, _state_like, _to_scalar)
 
 
@@ -99,7 +100,7 @@ class Adam(Optimizer):
                     _adam_update, decay=decay, beta1=beta1, beta2=beta2, eps=eps,
                     step_size=lr / (1 - beta1 ** step),
                     bias_correction2_sqrt=(1 - beta2 ** step) ** 0.5)
-                _run_chunked(update, arrays)
+                run_elementwise(update, arrays)
                 p._vc[0] += 1
         return loss
 

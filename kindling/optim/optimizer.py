@@ -378,42 +378,6 @@ def _check_not_supported(name, differentiable=False, fused=None):
 
 
 # --- in-place NumPy kernels shared by the optimizers (same operation order as PyTorch's) --------
-_MIN_CHUNK = 1 << 16  # elements per thread below which a thread handoff costs more than it saves
-_pool = {"threads": 0, "executor": None}
-
-
-def _executor(threads):
-    if _pool["threads"] != threads:
-        from concurrent.futures import ThreadPoolExecutor
-        if _pool["executor"] is not None:
-            _pool["executor"].shutdown(wait=False)
-        _pool["executor"] = ThreadPoolExecutor(threads - 1, thread_name_prefix="kindling-optim")
-        _pool["threads"] = threads
-    return _pool["executor"]
-
-
-def _run_chunked(update, arrays):
-    """Run `update(*arrays)`, an elementwise in-place update, on contiguous slices of the arrays
-    in kindling's threads (`set_num_threads`), as torch's multi-threaded kernels do. NumPy
-    releases the GIL inside ufunc loops, so the slices run in parallel; every element sees the
-    same operations, so the result is bitwise the one of a single call."""
-    from ..threads import get_num_threads
-    threads = get_num_threads()
-    size = arrays[0].size
-    parts = min(threads, size // _MIN_CHUNK)
-    if parts < 2 or not all(a.flags.c_contiguous for a in arrays):
-        update(*arrays)
-        return
-    flat = [a.reshape(-1) for a in arrays]
-    bounds = [size * i // parts for i in range(parts + 1)]
-    pool = _executor(threads)
-    futures = [pool.submit(update, *[f[lo:hi] for f in flat])
-               for lo, hi in zip(bounds[1:-1], bounds[2:])]
-    update(*[f[:bounds[1]] for f in flat])
-    for future in futures:
-        future.result()
-
-
 def _lerp_(a, b, w, scratch=None):
     """a <- a + w (b - a), computed as PyTorch's lerp does (from the nearer end). `scratch`, if
     given, is an array like `a` to use (and overwrite) instead of allocating temporaries."""

@@ -3,7 +3,8 @@ import functools
 
 import numpy as np
 
-from .optimizer import (Optimizer, _check_not_supported, _grads, _run_chunked, _state_from,
+from ..engine.parallel import run_elementwise
+from .optimizer import (Optimizer, _check_not_supported, _grads, _state_from,
                         _to_scalar)
 
 
@@ -68,7 +69,7 @@ class SGD(Optimizer):
                     continue
                 g = _grads(p, group["maximize"], _to_scalar(group["weight_decay"]))
                 if momentum == 0:
-                    _run_chunked(functools.partial(_sgd_update, lr=lr), [p._array, g])
+                    run_elementwise(functools.partial(_sgd_update, lr=lr), [p._array, g])
                     p._vc[0] += 1
                     continue
                 state = self.state[p]
@@ -76,7 +77,7 @@ class SGD(Optimizer):
                 first = buf is None
                 if first:  # the first step takes the gradient itself as the buffer
                     buf = state["momentum_buffer"] = _state_from(g)
-                _run_chunked(functools.partial(
+                run_elementwise(functools.partial(
                     _sgd_update, lr=lr, momentum=momentum, dampening=dampening,
                     nesterov=group["nesterov"], update_buffer=not first),
                     [p._array, g, buf._array])
