@@ -1,8 +1,8 @@
 """Adadelta: step sizes from running averages of squared gradients and squared updates."""
 import numpy as np
 
-from .optimizer import (Optimizer, _check_not_supported, _grads, _scalar_state, _state_like,
-                        _to_scalar)
+from .optimizer import (Optimizer, _check_hyperparameters, _check_not_supported, _grads,
+                        _state_like, _to_scalar)
 
 
 class Adadelta(Optimizer):
@@ -28,20 +28,17 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        if hasattr(lr, "numel") and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_hyperparameters(lr=lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_hyperparameters(eps=eps, weight_decay=weight_decay)
         _check_not_supported("Adadelta", differentiable)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
+
+    def _init_buffers(self, group, p):
+        return {"square_avg": _state_like(p), "acc_delta": _state_like(p)}
 
     def step(self, closure=None):
         """Perform a single optimization step; returns the closure's loss if one is given."""
@@ -49,15 +46,7 @@ class Adadelta(Optimizer):
         for group in self.param_groups:
             lr = _to_scalar(group["lr"])
             rho, eps = group["rho"], group["eps"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["square_avg"] = _state_like(p)
-                    state["acc_delta"] = _state_like(p)
-                state["step"]._array += 1
+            for p, state in self._params_with_grad(group):
                 g = _grads(p, group["maximize"], group["weight_decay"])
                 v, u = state["square_avg"]._array, state["acc_delta"]._array
                 v *= rho

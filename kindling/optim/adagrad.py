@@ -1,8 +1,8 @@
 """Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
 import numpy as np
 
-from .optimizer import (Optimizer, _check_not_supported, _grads, _scalar_state, _state_like,
-                        _to_scalar)
+from .optimizer import (Optimizer, _check_hyperparameters, _check_not_supported, _grads,
+                        _state_like, _to_scalar)
 
 
 class Adagrad(Optimizer):
@@ -28,32 +28,19 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        if hasattr(lr, "numel") and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: "
-                             f"{initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        _check_hyperparameters(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                               initial_accumulator_value=initial_accumulator_value, eps=eps)
         _check_not_supported("Adagrad", differentiable, fused)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        for group in self.param_groups:
+        for group in self.param_groups:  # PyTorch creates Adagrad's state up front
             for p in group["params"]:
-                self._init_state(p)
+                self._init_state(group, p)
 
-    def _init_state(self, p):
-        state = self.state[p]
-        state["step"] = _scalar_state(0.0)
-        state["sum"] = _state_like(p, self.defaults["initial_accumulator_value"])
+    def _init_buffers(self, group, p):
+        return {"sum": _state_like(p, self.defaults["initial_accumulator_value"])}
 
     def share_memory(self):
         pass  # one process: nothing to share
@@ -63,13 +50,7 @@ class Adagrad(Optimizer):
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr = _to_scalar(group["lr"])
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    self._init_state(p)
-                state["step"]._array += 1
+            for p, state in self._params_with_grad(group):
                 step = float(state["step"]._array)
                 g = _grads(p, group["maximize"], group["weight_decay"])
                 clr = lr / (1 + (step - 1) * group["lr_decay"])

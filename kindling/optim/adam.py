@@ -4,23 +4,17 @@ import functools
 import numpy as np
 
 from ..engine.parallel import run_elementwise
-from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_,
-                        _scalar_state, _state_like, _to_scalar)
+from .optimizer import (Optimizer, _check_hyperparameters, _check_not_supported, _grads,
+                        _lerp_, _state_like, _to_scalar)
 
 
 def _check_adam_args(lr, betas, eps, weight_decay):
-    if hasattr(lr, "numel") and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= lr:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    """The checks of the Adam family (Adam, AdamW, Adamax, NAdam, RAdam), in PyTorch's order."""
+    _check_hyperparameters(lr=lr, eps=eps)
+    for i in (0, 1):
+        if not 0.0 <= betas[i] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {betas[i]}")
+    _check_hyperparameters(weight_decay=weight_decay)
 
 
 class Adam(Optimizer):
@@ -68,6 +62,12 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
+    def _init_buffers(self, group, p):
+        buffers = {"exp_avg": _state_like(p), "exp_avg_sq": _state_like(p)}
+        if group["amsgrad"]:
+            buffers["max_exp_avg_sq"] = _state_like(p)
+        return buffers
+
     def step(self, closure=None):
         """Perform a single optimization step; returns the closure's loss if one is given."""
         loss = self._closure_loss(closure)
@@ -75,23 +75,13 @@ class Adam(Optimizer):
             lr = _to_scalar(group["lr"])
             beta1, beta2 = (_to_scalar(b) for b in group["betas"])
             eps, wd, amsgrad = group["eps"], group["weight_decay"], group["amsgrad"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["exp_avg"] = _state_like(p)
-                    state["exp_avg_sq"] = _state_like(p)
-                    if amsgrad:
-                        state["max_exp_avg_sq"] = _state_like(p)
+            for p, state in self._params_with_grad(group):
                 decay = 1.0
                 if wd != 0 and group["decoupled_weight_decay"]:
                     g = _grads(p, group["maximize"], 0)
                     decay = 1 - lr * wd
                 else:
                     g = _grads(p, group["maximize"], wd)
-                state["step"]._array += 1
                 step = float(state["step"]._array)
                 arrays = [p._array, g, state["exp_avg"]._array, state["exp_avg_sq"]._array]
                 if amsgrad:

@@ -2,8 +2,7 @@
 import numpy as np
 
 from .adam import _check_adam_args
-from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_, _scalar_state,
-                        _state_like, _to_scalar)
+from .optimizer import Optimizer, _check_not_supported, _grads, _lerp_, _state_like, _to_scalar
 
 
 class Adamax(Optimizer):
@@ -35,21 +34,16 @@ class Adamax(Optimizer):
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
+    def _init_buffers(self, group, p):
+        return {"exp_avg": _state_like(p), "exp_inf": _state_like(p)}
+
     def step(self, closure=None):
         """Perform a single optimization step; returns the closure's loss if one is given."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             lr = _to_scalar(group["lr"])
             beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["exp_avg"] = _state_like(p)
-                    state["exp_inf"] = _state_like(p)
-                state["step"]._array += 1
+            for p, state in self._params_with_grad(group):
                 step = float(state["step"]._array)
                 g = _grads(p, group["maximize"], group["weight_decay"])
                 m, u = state["exp_avg"]._array, state["exp_inf"]._array

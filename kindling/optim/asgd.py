@@ -1,8 +1,8 @@
 """ASGD: averaged stochastic gradient descent."""
 import numpy as np
 
-from .optimizer import (Optimizer, _check_not_supported, _grads, _scalar_dtype, _scalar_state,
-                        _state_like, _to_scalar)
+from .optimizer import (Optimizer, _check_hyperparameters, _check_not_supported, _grads,
+                        _scalar_dtype, _scalar_state, _state_like, _to_scalar)
 
 
 class ASGD(Optimizer):
@@ -30,17 +30,16 @@ class ASGD(Optimizer):
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
                  foreach=None, maximize=False, differentiable=False, capturable=False):
-        if hasattr(lr, "numel") and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_hyperparameters(lr=lr, weight_decay=weight_decay)
         _check_not_supported("ASGD", differentiable)
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)
+
+    def _init_buffers(self, group, p):
+        return {"eta": _scalar_state(_to_scalar(group["lr"])), "mu": _scalar_state(1.0),
+                "ax": _state_like(p)}
 
     def step(self, closure=None):
         """Perform a single optimization step; returns the closure's loss if one is given."""
@@ -48,16 +47,7 @@ class ASGD(Optimizer):
         for group in self.param_groups:
             lr = _to_scalar(group["lr"])
             lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["eta"] = _scalar_state(lr)
-                    state["mu"] = _scalar_state(1.0)
-                    state["ax"] = _state_like(p)
-                state["step"]._array += 1
+            for p, state in self._params_with_grad(group):
                 step = float(state["step"]._array)
                 g = _grads(p, group["maximize"], group["weight_decay"])
                 eta = float(state["eta"]._array)

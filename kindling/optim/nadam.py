@@ -2,8 +2,8 @@
 import numpy as np
 
 from .adam import _check_adam_args
-from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_, _scalar_state,
-                        _state_like, _to_scalar)
+from .optimizer import (Optimizer, _check_hyperparameters, _check_not_supported, _grads, _lerp_,
+                        _scalar_state, _state_like, _to_scalar)
 
 
 class NAdam(Optimizer):
@@ -37,14 +37,17 @@ class NAdam(Optimizer):
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
         _check_adam_args(lr, betas, eps, weight_decay)
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        _check_hyperparameters(momentum_decay=momentum_decay)
         _check_not_supported("NAdam", differentiable)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
                         foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
+
+    def _init_buffers(self, group, p):
+        return {"mu_product": _scalar_state(1.0), "exp_avg": _state_like(p),
+                "exp_avg_sq": _state_like(p)}
 
     def step(self, closure=None):
         """Perform a single optimization step; returns the closure's loss if one is given."""
@@ -53,16 +56,7 @@ class NAdam(Optimizer):
             lr = _to_scalar(group["lr"])
             beta1, beta2 = group["betas"]
             eps, wd, psi = group["eps"], group["weight_decay"], group["momentum_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["mu_product"] = _scalar_state(1.0)
-                    state["exp_avg"] = _state_like(p)
-                    state["exp_avg_sq"] = _state_like(p)
-                state["step"]._array += 1
+            for p, state in self._params_with_grad(group):
                 step = float(state["step"]._array)
                 bias_correction2 = 1 - beta2 ** step
                 if wd != 0 and group["decoupled_weight_decay"]:

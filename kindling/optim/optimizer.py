@@ -2,8 +2,9 @@
 
 An optimizer owns `param_groups` (a list of dicts: the tensors under 'params' plus that group's
 hyperparameters) and `state` (a dict keyed by parameter tensor holding that parameter's buffers,
-created on its first step). Each subclass's `step()` walks the groups and calls a plain update
-function for each parameter that has a gradient.
+created on its first step). Each subclass's `step()` walks the groups and, through
+`_params_with_grad(group)` (which skips parameters without a gradient, creates the state from
+the subclass's `_init_buffers` and counts 'step'), runs its update for each parameter.
 
 Updates work on the NumPy arrays directly (`p._array`, `p.grad._array`), in place, with Python
 float hyperparameters so float32 parameters stay float32; every write to a parameter bumps its
@@ -351,6 +352,28 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(param_group)
 
+    def _params_with_grad(self, group):
+        """Yield (p, state) for each parameter of `group` that has a gradient, its 'step' already
+        counted up by one. On a parameter's first step its state is created: 'step' and then
+        the buffers the subclass's `_init_buffers(group, p)` returns."""
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if len(state) == 0:
+                self._init_state(group, p)
+            state["step"]._array += 1
+            yield p, state
+
+    def _init_state(self, group, p):
+        state = self.state[p]
+        state["step"] = _scalar_state(0.0)
+        state.update(self._init_buffers(group, p))
+
+    def _init_buffers(self, group, p):
+        """The state buffers (besides 'step') parameter `p` of `group` starts with."""
+        raise NotImplementedError
+
     def _closure_loss(self, closure):
         if closure is None:
             return None
@@ -367,6 +390,19 @@ def _typename(obj):
 
 def _copy_tensor(t, dtype):
     return _tensor(t._array.astype(dtype.np, copy=True), dtype=dtype)
+
+
+def _check_hyperparameters(*, nan_ok=False, **values):
+    """Raise PyTorch's ValueError for the first of `values` (checked in the order given, which
+    is PyTorch's) below zero; a tensor lr must hold one element. NaN is invalid too, except with
+    `nan_ok` (SGD tests `x < 0.0` where the others test `not 0.0 <= x`)."""
+    for name, value in values.items():
+        if name == "lr" and hasattr(value, "numel") and value.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+        invalid = value < 0.0 if nan_ok else not 0.0 <= value
+        if invalid:
+            what = {"lr": "learning rate", "eps": "epsilon value"}.get(name, f"{name} value")
+            raise ValueError(f"Invalid {what}: {value}")
 
 
 def _check_not_supported(name, differentiable=False, fused=None):

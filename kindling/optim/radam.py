@@ -4,8 +4,7 @@ import math
 import numpy as np
 
 from .adam import _check_adam_args
-from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_, _scalar_state,
-                        _state_like, _to_scalar)
+from .optimizer import Optimizer, _check_not_supported, _grads, _lerp_, _state_like, _to_scalar
 
 
 class RAdam(Optimizer):
@@ -49,6 +48,9 @@ class RAdam(Optimizer):
                         differentiable=differentiable)
         super().__init__(params, defaults)
 
+    def _init_buffers(self, group, p):
+        return {"exp_avg": _state_like(p), "exp_avg_sq": _state_like(p)}
+
     def step(self, closure=None):
         """Perform a single optimization step; returns the closure's loss if one is given."""
         loss = self._closure_loss(closure)
@@ -56,15 +58,7 @@ class RAdam(Optimizer):
             lr = _to_scalar(group["lr"])
             beta1, beta2 = group["betas"]
             eps, wd = group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["exp_avg"] = _state_like(p)
-                    state["exp_avg_sq"] = _state_like(p)
-                state["step"]._array += 1
+            for p, state in self._params_with_grad(group):
                 step = float(state["step"]._array)
                 if wd != 0 and group["decoupled_weight_decay"]:
                     g = _grads(p, group["maximize"], 0)

@@ -1,7 +1,7 @@
 """RMSprop: divide the gradient by a running root mean square of recent gradients."""
 import numpy as np
 
-from .optimizer import (Optimizer, _check_not_supported, _grads, _lerp_, _scalar_state,
+from .optimizer import (Optimizer, _check_hyperparameters, _check_not_supported, _grads, _lerp_,
                         _state_like, _to_scalar)
 
 
@@ -38,23 +38,21 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        if hasattr(lr, "numel") and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        _check_hyperparameters(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay,
+                               alpha=alpha)
         _check_not_supported("RMSprop", differentiable)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
+
+    def _init_buffers(self, group, p):
+        buffers = {"square_avg": _state_like(p)}
+        if group["momentum"] > 0:
+            buffers["momentum_buffer"] = _state_like(p)
+        if group["centered"]:
+            buffers["grad_avg"] = _state_like(p)
+        return buffers
 
     def step(self, closure=None):
         """Perform a single optimization step; returns the closure's loss if one is given."""
@@ -62,18 +60,7 @@ class RMSprop(Optimizer):
         for group in self.param_groups:
             lr = _to_scalar(group["lr"])
             alpha, eps, momentum = group["alpha"], group["eps"], group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["square_avg"] = _state_like(p)
-                    if momentum > 0:
-                        state["momentum_buffer"] = _state_like(p)
-                    if group["centered"]:
-                        state["grad_avg"] = _state_like(p)
-                state["step"]._array += 1
+            for p, state in self._params_with_grad(group):
                 g = _grads(p, group["maximize"], group["weight_decay"])
                 v = state["square_avg"]._array
                 v *= alpha

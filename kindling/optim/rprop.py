@@ -1,8 +1,8 @@
 """Rprop: resilient backpropagation, per-coordinate step sizes driven by gradient signs."""
 import numpy as np
 
-from .optimizer import (Optimizer, _check_not_supported, _grads, _scalar_state, _state_like,
-                        _to_scalar)
+from .optimizer import (Optimizer, _check_hyperparameters, _check_not_supported, _grads,
+                        _state_like, _to_scalar)
 
 
 class Rprop(Optimizer):
@@ -28,10 +28,7 @@ class Rprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        if hasattr(lr, "numel") and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_hyperparameters(lr=lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
         _check_not_supported("Rprop", differentiable)
@@ -39,21 +36,16 @@ class Rprop(Optimizer):
                         maximize=maximize, differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
+    def _init_buffers(self, group, p):
+        return {"prev": _state_like(p), "step_size": _state_like(p.grad, _to_scalar(group["lr"]))}
+
     def step(self, closure=None):
         """Perform a single optimization step; returns the closure's loss if one is given."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
             etaminus, etaplus = group["etas"]
             step_size_min, step_size_max = group["step_sizes"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if len(state) == 0:
-                    state["step"] = _scalar_state(0.0)
-                    state["prev"] = _state_like(p)
-                    state["step_size"] = _state_like(p.grad, _to_scalar(group["lr"]))
-                state["step"]._array += 1
+            for p, state in self._params_with_grad(group):
                 g = _grads(p, group["maximize"], 0)
                 prev, step_size = state["prev"]._array, state["step_size"]._array
                 sign = np.sign(g * prev)

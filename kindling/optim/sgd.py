@@ -4,8 +4,8 @@ import functools
 import numpy as np
 
 from ..engine.parallel import run_elementwise
-from .optimizer import (Optimizer, _check_not_supported, _grads, _state_from,
-                        _to_scalar)
+from .optimizer import (Optimizer, _check_hyperparameters, _check_not_supported, _grads,
+                        _state_from, _to_scalar)
 
 
 class SGD(Optimizer):
@@ -42,14 +42,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
-        if hasattr(lr, "numel") and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        _check_hyperparameters(lr=lr, momentum=momentum, weight_decay=weight_decay, nan_ok=True)
         _check_not_supported("SGD", differentiable, fused)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                         nesterov=nesterov, maximize=maximize, foreach=foreach,
@@ -64,7 +57,7 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr = _to_scalar(group["lr"])
             momentum, dampening = group["momentum"], group["dampening"]
-            for p in group["params"]:
+            for p in group["params"]:  # not _params_with_grad: SGD keeps no 'step', as PyTorch's
                 if p.grad is None:
                     continue
                 g = _grads(p, group["maximize"], _to_scalar(group["weight_decay"]))
