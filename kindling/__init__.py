@@ -30,12 +30,6 @@ del _module
 
 __version__ = "0.1.0"
 
-from .serialization import save, load  # noqa: E402
-from . import utils  # noqa: E402
-from . import nn  # noqa: E402
-from . import optim  # noqa: E402
-from . import cuda, backends, amp, jit, onnx, distributed, testing, multiprocessing  # noqa: E402
-from . import version  # noqa: E402
 from ._misc import (is_tensor, is_storage, numel, is_floating_point, is_nonzero,  # noqa: E402
                     set_printoptions, get_printoptions, use_deterministic_algorithms,
                     are_deterministic_algorithms_enabled,
@@ -44,14 +38,36 @@ from ._misc import (is_tensor, is_storage, numel, is_floating_point, is_nonzero,
 from .threads import (set_num_threads, get_num_threads, set_num_interop_threads,  # noqa: E402
                       get_num_interop_threads)
 
-
-_LAZY = ("models", "vision", "text", "train", "generate")  # imported on first use: startup time
+# Not imported by `import kindling`, which stays fast (issue #7), but on first use:
+# `kindling.nn`, `from kindling import nn` and `kindling.save` work as if they were. Sub-modules,
+# then top-level names with the module defining them; ops.LAZY_FAMILIES' functions come last.
+_LAZY_MODULES = ("nn", "optim", "utils", "cuda", "backends", "jit", "onnx", "distributed",
+                 "testing", "multiprocessing", "version", "serialization", "models", "vision",
+                 "text", "train", "generate")
+_LAZY_NAMES = {"save": "serialization", "load": "serialization"}
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-        module = importlib.import_module(f".{name}", __name__)
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'kindling' has no attribute '{name}'")
+    import importlib
+    if name in _LAZY_MODULES or name in _LAZY_NAMES:
+        module = importlib.import_module(f".{_LAZY_NAMES.get(name, name)}", __name__)
+        value = getattr(module, name) if name in _LAZY_NAMES else module
+    else:
+        # Private names (import probes such as __path__) never name an op: skip the imports.
+        family = None if name.startswith("_") else next(
+            (f for f in _lazy_families() if name in f.FUNCTIONS), None)
+        if family is None:
+            raise AttributeError(f"module 'kindling' has no attribute '{name}'")
+        value = getattr(family, name)
+    globals()[name] = value  # cache: the next lookup is a plain attribute read
+    return value
+
+
+def _lazy_families():
+    import importlib
+    return [importlib.import_module(f".ops.{f}", __name__) for f in _ops.LAZY_FAMILIES]
+
+
+def __dir__():
+    functions = {name for family in _lazy_families() for name in family.FUNCTIONS}
+    return sorted(set(globals()) | set(_LAZY_MODULES) | set(_LAZY_NAMES) | functions)

@@ -9,15 +9,19 @@ one after another), so the inter-op number is recorded and reported back, nothin
 """
 import os
 
-try:
-    import threadpoolctl as _threadpoolctl
-except ImportError:  # optional
-    _threadpoolctl = None
-
 __all__ = ["set_num_threads", "get_num_threads", "set_num_interop_threads",
            "get_num_interop_threads"]
 
 _state = {"threads": None, "interop": None, "limiter": None}
+
+
+def _threadpoolctl():
+    """The optional threadpoolctl module, or None; imported on first use (startup time)."""
+    try:
+        import threadpoolctl
+    except ImportError:
+        return None
+    return threadpoolctl
 
 
 def _cpu_count():
@@ -29,16 +33,18 @@ def _cpu_count():
 
 def set_num_threads(int):  # noqa: A002 - PyTorch's parameter name
     n = _check("set_num_threads", int)
-    if _threadpoolctl is not None:
-        _state["limiter"] = _threadpoolctl.threadpool_limits(limits=n, user_api="blas")
+    threadpoolctl = _threadpoolctl()
+    if threadpoolctl is not None:
+        _state["limiter"] = threadpoolctl.threadpool_limits(limits=n, user_api="blas")
     _state["threads"] = n
 
 
 def get_num_threads():
     if _state["threads"] is not None:
         return _state["threads"]
-    if _threadpoolctl is not None:
-        blas = [p["num_threads"] for p in _threadpoolctl.threadpool_info()
+    threadpoolctl = _threadpoolctl()
+    if threadpoolctl is not None:
+        blas = [p["num_threads"] for p in threadpoolctl.threadpool_info()
                 if p.get("user_api") == "blas"]
         if blas:
             return max(blas)

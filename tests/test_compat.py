@@ -331,8 +331,9 @@ def test_threads():
     before = threads.get_num_threads()
     threads.set_num_threads(1)
     assert threads.get_num_threads() == 1
-    if threads._threadpoolctl is not None:  # the BLAS pool itself is limited
-        info = threads._threadpoolctl.threadpool_info()
+    threadpoolctl = threads._threadpoolctl()
+    if threadpoolctl is not None:  # the BLAS pool itself is limited
+        info = threadpoolctl.threadpool_info()
         assert all(p["num_threads"] == 1 for p in info if p["user_api"] == "blas")
     threads.set_num_threads(before)
     assert threads.get_num_threads() == before

@@ -555,11 +555,11 @@ def _unwrap_nested(data):
 
 
 def bind_methods():
-    global _autograd
-    from . import autograd as _autograd
     """Bind the ops in kindling/ops onto Tensor. Each name is a function whose first argument is
     the tensor, so `x.exp()` is `kindling.exp(x)`; methods whose signature differs from the
     function's (varargs shapes, in-place forms) are written out in the ops modules themselves."""
+    global _autograd
+    from . import autograd as _autograd
     from ..ops import METHODS
     for name, fn in METHODS.items():
         setattr(Tensor, name, fn)

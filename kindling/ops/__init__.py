@@ -1,11 +1,14 @@
 """kindling's ops, one module per family. Each module lists its public functions in FUNCTIONS
 (exported as `kindling.<name>`) and its Tensor methods in METHODS (bound onto Tensor)."""
 from . import elementwise, activation, reduce, shape, index, linalg
-from . import conv, pool, recurrent, norm, resample
-from . import attention
 
-FAMILIES = (elementwise, activation, reduce, shape, index, linalg, conv, pool, recurrent, norm,
-            resample, attention)
+# The families behind Tensor's methods: imported with kindling, their METHODS bound onto Tensor.
+FAMILIES = (elementwise, activation, reduce, shape, index, linalg)
+
+# Families with no Tensor methods, serving nn.functional (as do recurrent and attention, which
+# export nothing): imported on first use to keep `import kindling` fast; kindling's __getattr__
+# finds their FUNCTIONS (`kindling.conv2d`).
+LAZY_FAMILIES = ("conv", "pool", "norm", "resample")
 
 METHODS = {}
 for _family in FAMILIES:
