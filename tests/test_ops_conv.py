@@ -109,6 +109,50 @@ def test_conv_double_backward_matches_torch():
     np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-8)
 
 
+# Each case takes a different kernel path (see kindling/ops/conv.py): the input gradient as a
+# flipped-kernel convolution sharing its columns with the weight gradient (stride 1, C >= O),
+# with groups, dilation and uneven padding; its fallbacks (padding past the kernel, O > C);
+# im2col/col2im by column shifts (narrow outputs, tall kernels); per-sample GEMMs (planes of
+# 256+ pixels); strided col2im into a padded buffer.
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((2, 4, 9, 9), (4, 4, 3, 3), {"padding": 1}),
+    ((2, 6, 9, 8), (4, 3, 3, 3), {"groups": 2, "dilation": 2, "padding": (2, 1)}),
+    ((2, 4, 6, 6), (2, 4, 3, 3), {"padding": 3}),
+    ((2, 2, 9, 9), (6, 2, 5, 5), {}),
+    ((2, 3, 7, 12), (3, 3, 5, 3), {"padding": (2, 0)}),
+    ((2, 3, 18, 17), (3, 3, 3, 3), {"padding": 1}),
+    ((2, 3, 20, 20), (4, 3, 3, 3), {"stride": 2, "padding": 1}),
+    ((2, 5, 16, 16), (4, 5, 1, 1), {}),
+])
+def test_conv2d_kernel_paths_match_torch(xs, ws, kw):
+    check(lambda x, w: C.conv2d(x, w, **kw), lambda x, w: TF.conv2d(x, w, **kw),
+          rand(*xs), rand(*ws), rtol=1e-4, atol=1e-5)
+    for needs in ((True, False), (False, True)):  # one gradient alone takes its own path
+        xa, wa = rand(*xs), rand(*ws)
+        xk, wk = (kindling.tensor(a, requires_grad=r) for a, r in zip((xa, wa), needs))
+        xt, wt = (torch.tensor(a, requires_grad=r) for a, r in zip((xa, wa), needs))
+        g = rand(*TF.conv2d(xt, wt, **kw).shape)
+        (C.conv2d(xk, wk, **kw) * kindling.tensor(g)).sum().backward()
+        (TF.conv2d(xt, wt, **kw) * torch.tensor(g)).sum().backward()
+        for k, t in ((xk, xt), (wk, wt)):
+            if t.requires_grad:
+                np.testing.assert_allclose(k.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_conv_double_backward_through_flipped_kernel_path():
+    xa, wa = rand(2, 4, 6, 5, dtype=np.float64), rand(4, 2, 3, 3, dtype=np.float64)
+    res = []
+    for m, F in ((kindling, C), (torch, TF)):
+        x, w = m.tensor(xa, requires_grad=True), m.tensor(wa, requires_grad=True)
+        y = F.conv2d(x, w, padding=(1, 2), dilation=(1, 2), groups=2)
+        gx, gw = (kindling.autograd.grad if m is kindling else torch.autograd.grad)(
+            (y * y).sum(), (x, w), create_graph=True)
+        ((gx * gx).sum() + (gw * gw).sum()).backward()
+        res.append((w.grad.detach().numpy(), x.grad.detach().numpy()))
+    np.testing.assert_allclose(res[0][0], res[1][0], rtol=1e-8)
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-8)
+
+
 def test_conv_errors_are_clear():
     x = kindling.randn(1, 3, 5, 5)
     with pytest.raises(RuntimeError, match="conv2d: expected input with 4 channels"):
@@ -134,6 +178,17 @@ def test_max_pool2d_matches_torch(xs, kw):
     check(lambda x: P.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw), rand(*xs))
     check(lambda x: P.max_pool2d(x, return_indices=True, **kw)[1].float(),
           lambda x: TF.max_pool2d(x, return_indices=True, **kw)[1].float(), rand(*xs), grad=False)
+
+
+def test_max_pool2d_ties_and_nan_pick_torch_indices():
+    x = np.round(rand(2, 3, 8, 6)).astype(np.float32)  # many ties within windows
+    x[0, 0, 0, 1] = x[1, 2, 5, 5] = np.nan
+    x[0, 1, :2, :2] = -np.inf
+    for kw in ({"kernel_size": 2}, {"kernel_size": (2, 3)}):
+        out_k, idx_k = P.max_pool2d(kindling.tensor(x), return_indices=True, **kw)
+        out_t, idx_t = TF.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+        np.testing.assert_array_equal(out_k.numpy(), out_t.numpy())
+        np.testing.assert_array_equal(idx_k.numpy(), idx_t.numpy())
 
 
 def test_max_pool1d_and_unpool_match_torch():

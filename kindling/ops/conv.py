@@ -9,7 +9,10 @@ convolutions can be differentiated any number of times:
 
 im2col copies a strided view of the padded input into (C/G * kH * kW, N * oH * oW) columns per
 group, so every kernel is one batched GEMM over the groups (depthwise included); col2im adds
-kernel-offset slices back, one NumPy call per kernel position, never a loop over pixels.
+kernel-offset slices back, one NumPy call per kernel position, never a loop over pixels. With
+stride 1, conv_transpose is itself a convolution (kernel flipped, channels swapped), which is
+cheaper than col2im where channels do not grow, and whose columns also give conv_weight.
+What dominates a CNN step here is memory traffic (the column copies), not the GEMMs.
 """
 import numpy as np
 
@@ -24,6 +27,10 @@ from ..engine.tensor import Tensor
 _CACHE_COLS_BYTES = 8 << 20
 # col2im writes straight into (N, C, H, W) when an output plane has at most this many pixels.
 _DIRECT_COL2IM_PLANE = 64
+# Output planes of at least this many pixels are computed by one GEMM per sample, straight into
+# (N, O, oH, oW); smaller ones by one GEMM over the whole batch and a transposing copy, which
+# measured faster there (the per-sample GEMMs get too small).
+_PER_SAMPLE_GEMM_PLANE = 256
 
 
 def _pair(v, name, op):
@@ -62,14 +69,44 @@ def _im2col(x, kernel, stride, padding, dilation, out_hw, groups):
 
     Built as one copy of a strided view laid out (C, kH, kW, N, oH, oW), whose innermost axis
     walks the input row, so the copy streams through memory and each group's rows are
-    contiguous for the batched GEMM."""
+    contiguous for the batched GEMM. That copy costs NumPy one inner loop per output row; on
+    narrow outputs with tall kernels (LeNet, the last ResNet stage) two copies with longer inner
+    loops are faster, see _im2col_by_shifts."""
     xp = _pad(x, padding)
     n, c = xp.shape[:2]
+    oh, ow = out_hw
+    if _by_shifts(kernel, stride, out_hw):
+        return _im2col_by_shifts(xp, kernel, stride, dilation, out_hw, groups)
     sn, sc, sh, sw = xp.strides
-    shape = (c, kernel[0], kernel[1], n, out_hw[0], out_hw[1])
+    shape = (c, kernel[0], kernel[1], n, oh, ow)
     strides = (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1])
     view = np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
-    return np.ascontiguousarray(view).reshape(groups, -1, n * out_hw[0] * out_hw[1])
+    return np.ascontiguousarray(view).reshape(groups, -1, n * oh * ow)
+
+
+def _by_shifts(kernel, stride, out_hw):
+    """Whether im2col/col2im go through column shifts: their extra copy of kW times the input
+    pays for itself when kernel rows are many and output rows short (measured: LeNet's 5x5 on
+    14x14 and 28x28, ResNet's 3x3 on 8x8 gain 25-45%; 3x3 on 16x16 and up lose)."""
+    return stride[0] == 1 and out_hw[1] < 8 * (kernel[0] - 1)
+
+
+def _im2col_by_shifts(xp, kernel, stride, dilation, out_hw, groups):
+    """_im2col for a row stride of 1: first copy each of the kW column shifts of the padded
+    input as (kW, N, C, Hp, oW); in a shift, the rows a kernel row i reads (i*d .. i*d + oH)
+    are one contiguous block of oH*oW, so the second copy has one inner loop per (c, i, j, n)
+    instead of per output row."""
+    n, c, hp = xp.shape[:3]
+    (kh, kw), (oh, ow) = kernel, out_hw
+    sn, sc, sh, sw = xp.strides
+    shifts = np.ascontiguousarray(np.lib.stride_tricks.as_strided(
+        xp, (kw, n, c, hp, ow), (sw * dilation[1], sn, sc, sh, sw * stride[1]), writeable=False))
+    e = shifts.itemsize
+    plane = hp * ow * e
+    view = np.lib.stride_tricks.as_strided(
+        shifts, (c, kh, kw, n, oh * ow), (plane, dilation[0] * ow * e, n * c * plane, c * plane, e),
+        writeable=False)
+    return np.ascontiguousarray(view).reshape(groups, -1, n * oh * ow)
 
 
 def _col2im(cols, in_hw, n, kernel, stride, padding, dilation, out_hw):
@@ -81,6 +118,8 @@ def _col2im(cols, in_hw, n, kernel, stride, padding, dilation, out_hw):
     where every add streams, then crop and transpose in one copy (faster there, measured)."""
     c = cols.size // (kernel[0] * kernel[1] * n * out_hw[0] * out_hw[1])
     cols = cols.reshape(c, kernel[0], kernel[1], n, out_hw[0], out_hw[1])
+    if _by_shifts(kernel, stride, out_hw):
+        return _col2im_by_shifts(cols, in_hw, n, kernel, stride, padding, dilation, out_hw)
     if out_hw[0] * out_hw[1] > _DIRECT_COL2IM_PLANE and tuple(kernel) != (1, 1):
         return _col2im_padded(cols, in_hw, n, kernel, stride, padding, dilation, out_hw)
     dx = np.zeros((n, c) + tuple(in_hw), dtype=cols.dtype)
@@ -112,6 +151,28 @@ def _col2im_padded(cols, in_hw, n, kernel, stride, padding, dilation, out_hw):
     return np.ascontiguousarray(dx.transpose(1, 0, 2, 3))
 
 
+def _col2im_by_shifts(cols, in_hw, n, kernel, stride, padding, dilation, out_hw):
+    """Adjoint of _im2col_by_shifts (row stride 1): add the columns of each kernel row into the
+    kW column shifts, where they are contiguous blocks of oH*oW, then each shift onto the input."""
+    c = cols.shape[0]
+    (h, w), (kh, kw), (oh, ow) = in_hw, kernel, out_hw
+    full_h = max(h + 2 * padding[0], oh + dilation[0] * (kh - 1))
+    full_w = max(w + 2 * padding[1], (ow - 1) * stride[1] + dilation[1] * (kw - 1) + 1)
+    shifts = np.zeros((kw, n, c, full_h * ow), dtype=cols.dtype)
+    for i in range(kh):
+        start = i * dilation[0] * ow
+        shifts[..., start:start + oh * ow] += \
+            cols[:, i].reshape(c, kw, n, oh * ow).transpose(1, 2, 0, 3)
+    shifts = shifts.reshape(kw, n, c, full_h, ow)
+    dx = np.zeros((n, c, full_h, full_w), dtype=cols.dtype)
+    for j in range(kw):
+        wj = j * dilation[1]
+        dx[:, :, :, wj:wj + stride[1] * (ow - 1) + 1:stride[1]] += shifts[j]
+    if (full_h, full_w) == (h, w):
+        return dx
+    return np.ascontiguousarray(dx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w])
+
+
 def _valid_range(offset, stride, out, size):
     """Outputs p in [p0, p1) whose read p*stride + offset falls in [0, size); y0 is p0's read."""
     p0 = max(0, -(offset // stride))  # ceil(-offset / stride)
@@ -130,34 +191,79 @@ def _conv_forward(x, w, stride, padding, dilation, groups, cols=None):
     out_hw = _conv_out_hw(x.shape[2:], (kh, kw), stride, padding, dilation)
     if cols is None:
         cols = _im2col(x, (kh, kw), stride, padding, dilation, out_hw, groups)
-    out = np.matmul(w.reshape(groups, o // groups, -1), cols)    # (G, O/G, N*oH*oW)
+    wg = w.reshape(groups, o // groups, -1)
+    plane = out_hw[0] * out_hw[1]
+    if groups == 1 and plane >= _PER_SAMPLE_GEMM_PLANE:
+        # one GEMM per sample on its strided slice of the columns writes (N, O, oH*oW) directly
+        per_sample = cols.reshape(-1, n, plane).transpose(1, 0, 2)       # (N, C*kH*kW, oH*oW)
+        return np.matmul(wg[0], per_sample).reshape(n, o, out_hw[0], out_hw[1])
+    out = np.matmul(wg, cols)                                    # (G, O/G, N*oH*oW)
     out = out.reshape(o, n, out_hw[0], out_hw[1])
     return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
 
 
-def _grad_columns(g, groups):
-    """g (N, O, oH, oW) as (G, O/G, N*oH*oW), matching _im2col's column order."""
-    n, o = g.shape[:2]
-    return np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, o // groups, -1)
+def _channel_major(a, groups):
+    """(N, C, H, W) as (G, C/G, N*H*W): the column order of _im2col, one transposing copy."""
+    n, c = a.shape[:2]
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3)).reshape(groups, c // groups, -1)
 
 
-def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups, gcols=None):
-    """col2im(W^T g): the adjoint of _conv_forward in x."""
+def _adjoint_padding(w_shape, in_hw, g_shape, stride, padding, dilation, groups):
+    """Padding of the flipped-kernel convolution of g that equals conv's input gradient, or None
+    where that is not valid (stride > 1, padding past the kernel) or not the cheaper way.
+
+    With stride 1 the adjoint of conv is a convolution of g with the kernel flipped and its in
+    and out channels swapped (per group), padded by dilation*(k-1) - padding. Its im2col + GEMM
+    beats a GEMM into columns + col2im's kH*kW strided adds by ~40% when its columns (g's
+    channels times x's plane) are no larger than col2im's (x's channels times g's plane), as in
+    ResNets; those columns then also give the weight gradient (see _conv_weight_grad)."""
+    o, cg, kh, kw = w_shape
+    pad = tuple(dilation[a] * (w_shape[2 + a] - 1) - padding[a] for a in (0, 1))
+    if tuple(stride) != (1, 1) or min(pad) < 0 or \
+            o * in_hw[0] * in_hw[1] > groups * cg * g_shape[2] * g_shape[3]:
+        return None
+    if tuple(in_hw) != _conv_out_hw(g_shape[2:], (kh, kw), (1, 1), pad, dilation):
+        return None
+    return pad
+
+
+def _adjoint_columns(g, kernel, pad, dilation, in_hw, groups):
+    """im2col of g for the flipped-kernel convolution: (G, O/G * kH * kW, N * H * W)."""
+    return _im2col(g, kernel, (1, 1), pad, dilation, in_hw, groups)
+
+
+def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups, gcols=None, adj_cols=None):
+    """The adjoint of _conv_forward in x: a flipped-kernel convolution of g (stride 1), else
+    col2im(W^T g). `gcols` (g channel-major) or `adj_cols` (_adjoint_columns) may be given."""
     o, cg, kh, kw = w.shape
+    pad = _adjoint_padding(w.shape, in_hw, g.shape, stride, padding, dilation, groups)
+    if pad is not None:
+        flipped = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+        flipped = flipped[..., ::-1, ::-1].reshape(groups * cg, o // groups, kh, kw)
+        return _conv_forward(g, flipped, (1, 1), pad, dilation, groups, adj_cols)
     wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, C/G*kH*kW)
     if gcols is None:
-        gcols = _grad_columns(g, groups)
+        gcols = _channel_major(g, groups)
     cols = np.matmul(wg.transpose(0, 2, 1), gcols)
     return _col2im(cols, in_hw, g.shape[0], (kh, kw), stride, padding, dilation, g.shape[2:])
 
 
-def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None):
-    """g . im2col(x)^T: the adjoint of _conv_forward in w."""
+def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None,
+                      adj_cols=None):
+    """The adjoint of _conv_forward in w: g . im2col(x)^T, or, given the input gradient's
+    `adj_cols`, the same sums read off them against x (no im2col of x)."""
     o = g.shape[1]
+    if adj_cols is not None:
+        # adj_cols[o, (i', j'), (n, h, w)] = g[n, o, h + pad - i'*d, ...], with i' = kH-1-i:
+        # contracting with x over (n, h, w) gives dW with the kernel flipped.
+        kh, kw = kernel
+        dw = np.matmul(adj_cols, _channel_major(x, groups).transpose(0, 2, 1))  # (G, O/G*kk, C/G)
+        dw = dw.reshape(groups, o // groups, kh, kw, -1)[:, :, ::-1, ::-1]
+        return np.ascontiguousarray(dw.transpose(0, 1, 4, 2, 3)).reshape(o, -1, kh, kw)
     if cols is None:
         cols = _im2col(x, kernel, stride, padding, dilation, g.shape[2:], groups)
     if gcols is None:
-        gcols = _grad_columns(g, groups)
+        gcols = _channel_major(g, groups)
     dw = np.matmul(gcols, cols.transpose(0, 2, 1))               # (G, O/G, C/G*kH*kW)
     return dw.reshape(o, -1, kernel[0], kernel[1])
 
@@ -167,27 +273,39 @@ class Conv(Op):
     def forward(ctx, x, w, stride, padding, dilation, groups):
         ctx.save_for_backward(x, w)
         ctx.conf = (stride, padding, dilation, groups)
-        kernel = w._array.shape[2:]
-        out_hw = _conv_out_hw(x._array.shape[2:], kernel, stride, padding, dilation)
-        cols = _im2col(x._array, kernel, stride, padding, dilation, out_hw, groups)
-        if ctx.needs_input_grad[1] and cols.nbytes <= _CACHE_COLS_BYTES:
+        xa, wa = x._array, w._array
+        kernel = wa.shape[2:]
+        out_hw = _conv_out_hw(xa.shape[2:], kernel, stride, padding, dilation)
+        cols = _im2col(xa, kernel, stride, padding, dilation, out_hw, groups)
+        if ctx.needs_input_grad[1] and cols.nbytes <= _CACHE_COLS_BYTES and not (
+                ctx.needs_input_grad[0] and _adjoint_padding(
+                    wa.shape, xa.shape[2:], (0, 0) + out_hw, stride, padding, dilation, groups)):
             ctx.cols = cols  # reused by the weight gradient: saves redoing the im2col copy
-        return _conv_forward(x._array, w._array, stride, padding, dilation, groups, cols)
+        return _conv_forward(xa, wa, stride, padding, dilation, groups, cols)
 
     @staticmethod
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         stride, padding, dilation, groups = ctx.conf
-        # The (O, N*oH*oW) gradient layout both kernels read is one transposing copy: make it
-        # once (first-order backward only; a differentiable backward recomputes it inside).
-        gcols = None if grad_mode.is_grad_enabled() or not all(ctx.needs_input_grad[:2]) \
-            else _grad_columns(g._array, groups)
-        gx = ConvTranspose.apply(g, w, tuple(x.shape[2:]), stride, padding, dilation, groups,
-                                 gcols) if ctx.needs_input_grad[0] else None
-        gw = ConvWeight.apply(x, g, tuple(w.shape[2:]), stride, padding, dilation, groups,
+        need_x, need_w = ctx.needs_input_grad[:2]
+        in_hw, kernel = tuple(x.shape[2:]), tuple(w.shape[2:])
+        # First-order backward with both gradients: make once what both kernels read (a
+        # differentiable backward recomputes it inside each op).
+        gcols = adj_cols = None
+        if need_x and need_w and not grad_mode.is_grad_enabled():
+            pad = _adjoint_padding(w.shape, in_hw, g.shape, stride, padding, dilation, groups)
+            if pad is not None:
+                adj_cols = _adjoint_columns(g._array, kernel, pad, dilation, in_hw, groups)
+            else:
+                gcols = _channel_major(g._array, groups)
+        # The weight gradient first: the forward's columns are then freed before the input
+        # gradient allocates its own, so the allocator can hand their memory straight back.
+        gw = ConvWeight.apply(x, g, kernel, stride, padding, dilation, groups,
                               getattr(ctx, "cols", None) if not grad_mode.is_grad_enabled()
-                              else None, gcols) if ctx.needs_input_grad[1] else None
+                              else None, gcols, adj_cols) if need_w else None
         ctx.cols = None
+        gx = ConvTranspose.apply(g, w, in_hw, stride, padding, dilation, groups, gcols,
+                                 adj_cols) if need_x else None
         return gx, gw, None, None, None, None
 
 
@@ -195,11 +313,11 @@ class ConvTranspose(Op):
     """Adjoint of Conv in its input: maps (N, O, oH, oW) to (N, C, H, W)."""
 
     @staticmethod
-    def forward(ctx, g, w, in_hw, stride, padding, dilation, groups, gcols=None):
+    def forward(ctx, g, w, in_hw, stride, padding, dilation, groups, gcols=None, adj_cols=None):
         ctx.save_for_backward(g, w)
         ctx.conf = (stride, padding, dilation, groups)
         return _conv_input_grad(g._array, w._array, in_hw, stride, padding, dilation, groups,
-                                gcols)
+                                gcols, adj_cols)
 
     @staticmethod
     def backward(ctx, gg):
@@ -209,18 +327,19 @@ class ConvTranspose(Op):
             if ctx.needs_input_grad[0] else None
         d_w = ConvWeight.apply(gg, g, tuple(w.shape[2:]), stride, padding, dilation, groups) \
             if ctx.needs_input_grad[1] else None
-        return d_g, d_w, None, None, None, None, None, None
+        return d_g, d_w, None, None, None, None, None, None, None
 
 
 class ConvWeight(Op):
     """Adjoint of Conv in its weight: maps (x, g) to a (O, C/groups, kH, kW) weight gradient."""
 
     @staticmethod
-    def forward(ctx, x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None):
+    def forward(ctx, x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None,
+                adj_cols=None):
         ctx.save_for_backward(x, g)
         ctx.conf = (stride, padding, dilation, groups)
         return _conv_weight_grad(x._array, g._array, kernel, stride, padding, dilation, groups,
-                                 cols, gcols)
+                                 cols, gcols, adj_cols)
 
     @staticmethod
     def backward(ctx, gw):
@@ -230,7 +349,7 @@ class ConvWeight(Op):
             if ctx.needs_input_grad[0] else None
         d_g = Conv.apply(x, gw, stride, padding, dilation, groups) \
             if ctx.needs_input_grad[1] else None
-        return d_x, d_g, None, None, None, None, None, None, None
+        return d_x, d_g, None, None, None, None, None, None, None, None
 
 
 # --- public API (torch.nn.functional) -----------------------------------------------------------

@@ -106,25 +106,29 @@ def _max_pool_indices(a, kernel, stride, padding, dilation, ceil_mode, op):
 
 def _tiled_max(a, kernel, oh, ow):
     """Non-overlapping windows (stride == kernel, no padding) tile the input: window element
-    (i, j) of every window is the strided view tiles[:, :, :, i, :, j], so a running max over
-    the kH*kW views finds values and argmax (first maximum, first NaN, as argmax does) with no
-    padding copy, no window copy, and no per-window argmax over a tiny axis."""
+    (i, j) of every window is the strided view tiles[:, :, :, i, :, j]. A running np.maximum
+    over the kH*kW views gives the values (NaN propagates, as in PyTorch); then a backward scan
+    of equality masks finds the first position holding the maximum (or the first NaN), as
+    argmax does. No padding copy, no window copy, no per-window argmax over a tiny axis."""
     n, c, h, w = a.shape
     kh, kw = kernel
     tiles = a[:, :, :oh * kh, :ow * kw].reshape(n, c, oh, kh, ow, kw)
-    best = tiles[:, :, :, 0, :, 0].copy()                                    # (N, C, oH, oW)
-    local = np.zeros(best.shape, dtype=np.int64)
-    is_float = a.dtype.kind in "fc"
-    for pos in range(1, kh * kw):
-        v = tiles[:, :, :, pos // kw, :, pos % kw]
-        take = v > best
-        if is_float:
-            take |= np.isnan(v) & ~np.isnan(best)
-        np.maximum(best, v, out=best)  # propagates NaN, like argmax's first NaN
-        local += take * (pos - local)  # arithmetic blend: masked writes mispredict and crawl
-    ki, kj = np.divmod(local, kw)
+    views = [tiles[:, :, :, pos // kw, :, pos % kw] for pos in range(kh * kw)]
+    best = views[0].copy()                                                  # (N, C, oH, oW)
+    for v in views[1:]:
+        np.maximum(best, v, out=best)
+    last = kh * kw - 1  # holds the maximum wherever no earlier position does
+    local = np.full(best.shape, last, dtype=np.uint8 if last < 256 else np.int64)
+    hit = np.empty(best.shape, dtype=bool)
+    nan = a.dtype.kind in "fc" and np.isnan(best).any()
+    for pos in range(last - 1, -1, -1):
+        np.equal(views[pos], best, out=hit)
+        if nan:
+            hit |= np.isnan(views[pos])
+        np.copyto(local, pos, where=hit)
+    offsets = (np.arange(kh) * w)[:, None] + np.arange(kw)                 # flat offset of (i, j)
     base = np.arange(oh).reshape(-1, 1) * (kh * w) + np.arange(ow) * kw     # (oH, oW)
-    return ((base + ki * w + kj).reshape(n, c, oh * ow), (oh, ow),
+    return ((base + offsets.ravel()[local]).reshape(n, c, oh * ow), (oh, ow),
             best.reshape(n, c, oh * ow))
 
 
