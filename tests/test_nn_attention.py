@@ -146,6 +146,41 @@ def test_sdpa_gradcheck_and_gradgradcheck():
     assert kindling.autograd.gradgradcheck(fn2, (q, k, v))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sdpa_on_head_split_projection(dtype):
+    """GPT's layout: q, k, v are (B, heads, T, E) views of one (B, T, 3C) projection. Results
+    match torch, keep the dtype, and the output transposed back to (B, T, heads, E) is already
+    contiguous (the fused op writes it in that layout)."""
+    B, T, H, E = 3, 10, 4, 8
+    C = H * E
+
+    def run(m, F_, qkv):
+        q, k, v = qkv.split(C, dim=2)
+        q, k, v = (t.view(B, T, H, E).transpose(1, 2) for t in (q, k, v))
+        y = F_.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return y.transpose(1, 2)
+
+    out_k, _ = check(lambda a: run(kindling, F, a), lambda a: run(torch, TF, a),
+                     rand(B, T, 3 * C, dtype=dtype),
+                     **(dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else
+                        dict(rtol=1e-10, atol=1e-12)))
+    assert out_k.is_contiguous()
+    assert out_k.dtype == (kindling.float32 if dtype == np.float32 else kindling.float64)
+
+
+def test_sdpa_backward_twice_with_retain_graph():
+    q, k, v = (kindling.tensor(rand(2, 3, 5, 4), requires_grad=True) for _ in range(3))
+    loss = (F.scaled_dot_product_attention(q, k, v, is_causal=True) *
+            kindling.tensor(rand(2, 3, 5, 4))).sum()
+    loss.backward(retain_graph=True)
+    first = [t.grad.numpy().copy() for t in (q, k, v)]
+    for t in (q, k, v):
+        t.grad = None
+    loss.backward()
+    for t, g in zip((q, k, v), first):
+        np.testing.assert_array_equal(t.grad.numpy(), g)
+
+
 def test_sdpa_double_backward_vs_torch():
     arrays = [rand(2, 3, 4, dtype=np.float64), rand(2, 5, 4, dtype=np.float64),
               rand(2, 5, 4, dtype=np.float64)]

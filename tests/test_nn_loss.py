@@ -572,6 +572,9 @@ def test_gradgradcheck_fused_losses():
     prob = rand(3, 4, low=0.1, dtype=np.float64)
     prob = _leaf(prob / prob.sum(1, keepdims=True))
     assert gradgradcheck(lambda a: KF.cross_entropy(a, t, label_smoothing=0.1), (x,))
+    assert gradgradcheck(lambda a: KF.cross_entropy(a, t), (x,))  # the NumPy first-order path
+    assert gradgradcheck(lambda a: KF.cross_entropy(a, t, reduction="none", ignore_index=1),
+                         (x,))
     assert gradgradcheck(lambda a, b: KF.cross_entropy(a, b), (x, prob))
     y = k_(rand(3, 4, dtype=np.float64))
     assert gradgradcheck(lambda a: KF.binary_cross_entropy_with_logits(a, y), (x,))

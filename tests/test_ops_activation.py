@@ -158,6 +158,23 @@ def test_extreme_values_exact(kf, tf):
     check(kf, tf, x, rtol=1e-6, atol=0)
 
 
+def test_gelu_float32_dense_grid():
+    """float32 GELU and its gradient (the fast normal-CDF rational) on 1.2M points in [-12, 12]
+    against PyTorch, in units of max(ulp, |x| * 2**-24): the float32 rounding of x * Phi(x)."""
+    x = np.concatenate([np.linspace(-12, 12, 1_200_001, dtype=np.float32),
+                        np.array([0.0, -0.0, 1e-30, -1e-30, 5.1775, -5.1775, 5.18, -5.18],
+                                 np.float32)])
+    kx, tx = K.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ko, to = A.gelu(kx), F.gelu(tx)
+    ko.sum().backward()
+    to.sum().backward()
+    assert ko.dtype == K.float32 and kx.grad.dtype == K.float32
+    unit = np.maximum(np.spacing(np.abs(to.detach().numpy())), np.abs(x) * 2.0 ** -24)
+    assert np.max(np.abs(ko.detach().numpy() - to.detach().numpy()) / unit) <= 8
+    grad_unit = np.maximum(np.spacing(np.abs(tx.grad.numpy())), 2.0 ** -24)
+    assert np.max(np.abs(kx.grad.numpy() - tx.grad.numpy()) / grad_unit) <= 8
+
+
 # --- prelu ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape,wshape", [((2, 3, 4, 5), (3,)), ((2, 3), (3,)), ((2, 3, 4), (1,)),
                                           ((5,), (1,)), ((2, 3, 4), (3,))], ids=str)

@@ -268,10 +268,8 @@ class Gelu(Op):
         if approximate == "tanh":
             inner = (a + _GELU_C * (a * a * a)) * _SQRT_2_OVER_PI
             return (a * 0.5) * (1 + np.tanh(inner))
-        cdf = _special.erf(a * _SQRT1_2)
-        cdf += 1.0
-        cdf *= 0.5
-        ctx.cdf = cdf  # reused by the gradient: erf is the expensive part
+        cdf = _special.ndtr(a)
+        ctx.cdf = cdf  # reused by the gradient: the CDF is the expensive part
         return a * cdf
 
     @staticmethod
@@ -293,8 +291,16 @@ class GeluGrad(Op):
     def forward(ctx, g, x, cdf):
         ctx.save_for_backward(g, x)
         a = x._array
-        pdf = np.exp(a * a * -0.5) * _INV_SQRT_2PI
-        return g._array * (cdf + a * pdf)
+        # One buffer updated in place: a transformer MLP's activations are large, and every
+        # extra temporary is another sweep through memory.
+        d = np.multiply(a, a, out=np.empty_like(a))
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= a
+        d *= _INV_SQRT_2PI                 # x * pdf(x)
+        d += cdf
+        d *= g._array
+        return d
 
     @staticmethod
     def backward(ctx, gg):

@@ -71,6 +71,8 @@ class CrossEntropy(Op):
     y_i with class weights w and label smoothing e, q_ic = (1 - e) w_y [c == y_i] + (e / C) w_c
     (zero for ignored items); for class probabilities t, q_ic = w_c ((1 - e) t_ic + e / C). Then
     loss_i = -sum_c q_ic log_softmax(z_i)_c and dloss_i/dz_i = (sum_c q_ic) softmax(z_i) - q_i.
+    For class indices without smoothing (a language model's loss) q is never materialized: the
+    first-order gradient w_t * (softmax - one_hot) is a scatter into the saved softmax.
     """
 
     @staticmethod
@@ -82,11 +84,14 @@ class CrossEntropy(Op):
         w = None if weight is None else weight._array
         wb = 1 if w is None else w.reshape(_class_shape(x.ndim, ca, n_classes))
         shift = x.max(axis=ca, keepdims=True) if x.size else np.zeros((), x.dtype)
-        shifted = x - shift
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            sum_exp = np.exp(shifted).sum(axis=ca, keepdims=True)
-            logp = shifted - np.log(sum_exp)
+            logp = x - shift
+            p = np.exp(logp)
+            sum_exp = p.sum(axis=ca, keepdims=True)
+            logp -= np.log(sum_exp)
+            p /= sum_exp                   # softmax, kept for backward (no second exp)
         eps = label_smoothing
+        safe = w_t = None
         if probabilities:
             t = target._array
             if eps > 0:
@@ -96,7 +101,9 @@ class CrossEntropy(Op):
             normalizer = x.size // n_classes if x.size else np.nan
         else:
             safe, valid, w_t = _pick_targets(x, target._array, w, ignore_index, ca)
-            q = _one_hot(safe, logp, ca) * np.expand_dims(w_t, ca) * (1 - eps)
+            # The one-hot q is only built when needed: its gradient term is a scatter of w_t.
+            q = None if eps == 0 else \
+                _one_hot(safe, logp, ca) * np.expand_dims(w_t, ca) * (1 - eps)
             picked = np.take_along_axis(logp, np.expand_dims(safe, ca), axis=ca).squeeze(ca)
             per_item = np.where(valid, -w_t * picked, 0) * (1 - eps)
             if eps > 0:
@@ -105,11 +112,12 @@ class CrossEntropy(Op):
                 per_item = per_item + np.where(valid, -(logp * wb).sum(axis=ca), 0) * (
                     eps / n_classes)
             normalizer = w_t.sum()
-        per_item = per_item.astype(q.dtype, copy=False)
+        per_item = per_item.astype(logp.dtype if q is None else q.dtype, copy=False)
         ctx.in_shape, ctx.class_axis, ctx.reduction = x.shape, ca, reduction
         ctx.normalizer, ctx.eps, ctx.probabilities = normalizer, eps, probabilities
-        ctx.shift = shift
-        ctx.logp, ctx.q, ctx.wb = logp, q, wb
+        ctx.shift, ctx.safe, ctx.w_t = shift, safe, w_t
+        ctx.p, ctx.q, ctx.wb = p, q, wb
+        ctx.logp = logp if probabilities else None  # only the target's gradient reads it
         if probabilities:
             ctx.save_for_backward(input, target)
         else:
@@ -120,6 +128,16 @@ class CrossEntropy(Op):
     def backward(ctx, g):
         scale = _grad_scale(ctx, g)
         ca = ctx.class_axis
+        if ctx.q is None and not grad_mode.is_grad_enabled():
+            # class indices without smoothing: w_t * (softmax - one_hot), scaled, in NumPy
+            w_t = np.expand_dims(ctx.w_t, ca)
+            grad_input = ctx.p * w_t
+            idx = np.expand_dims(ctx.safe, ca)
+            np.put_along_axis(grad_input, idx, np.take_along_axis(grad_input, idx, ca) - w_t, ca)
+            grad_input *= scale._array
+            return _make(grad_input), None, None, None, None, None, None
+        q = _make(ctx.q if ctx.q is not None else
+                  _one_hot(ctx.safe, ctx.p, ca) * np.expand_dims(ctx.w_t, ca))
         if grad_mode.is_grad_enabled():
             # create_graph: rebuild softmax from the input with Tensor ops, so that the
             # gradient can be differentiated again (shift by the saved row max: stable).
@@ -128,16 +146,14 @@ class CrossEntropy(Op):
             total = e.sum(ca, keepdim=True)
             p = e / total
             logp = input - _make(ctx.shift) - total.log()
-            q = _make(ctx.q)
             if ctx.probabilities and ctx.needs_input_grad[1]:
                 target = ctx.saved_tensors[1]
                 t = target * (1 - ctx.eps) + ctx.eps / ctx.in_shape[ca] if ctx.eps else target
                 q = t * _make(np.asarray(ctx.wb, dtype=ctx.q.dtype))
         else:
             # Plain backward: softmax and log_softmax are the arrays saved by forward.
-            p = _make(np.exp(ctx.logp))
-            logp = _make(ctx.logp)
-            q = _make(ctx.q)
+            p = _make(ctx.p)
+            logp = None if ctx.logp is None else _make(ctx.logp)
         grad_input = grad_target = None
         if ctx.needs_input_grad[0]:
             grad_input = scale * (q.sum(ca, keepdim=True) * p - q)

@@ -1,0 +1,93 @@
+"""The fused LayerNorm op against PyTorch: forward and gradients over shapes, normalized
+shapes and affine options, float32 and float64; gradcheck and gradgradcheck in float64."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import kindling
+import kindling.nn.functional as F
+from oracle import check
+
+RNG = np.random.default_rng(0)
+
+
+def rand(*shape, dtype=np.float32):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,normalized", [
+    ((7,), (7,)),
+    ((5, 8), (8,)),
+    ((2, 3, 16), (16,)),
+    ((3, 4, 5, 6), (5, 6)),
+    ((32, 64, 128), (128,)),      # GPT's (B, T, C)
+])
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+def test_layer_norm_matches_torch(shape, normalized, affine, dtype):
+    x = rand(*shape, dtype=dtype) * 3 + 1.5  # an offset mean: the variance must not cancel
+    w = rand(*normalized, dtype=dtype)
+    b = rand(*normalized, dtype=dtype)
+    use_w, use_b = affine in ("both", "weight"), affine in ("both", "bias")
+
+    def run(f):
+        return lambda x, w, b: f(x, normalized, w if use_w else None, b if use_b else None)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    out, _ = check(run(F.layer_norm), run(TF.layer_norm), x, w, b, **tol)
+    assert out.dtype == (kindling.float32 if dtype == np.float32 else kindling.float64)
+
+
+def test_layer_norm_module_and_eps():
+    k, t = kindling.nn.LayerNorm(6, eps=1e-2), torch.nn.LayerNorm(6, eps=1e-2)
+    x = rand(4, 6)
+    check(k, t, x, rtol=1e-5, atol=1e-6, grad=False)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_gradcheck_and_gradgradcheck(affine):
+    x = kindling.tensor(rand(3, 2, 5, dtype=np.float64), requires_grad=True)
+    w = kindling.tensor(rand(2, 5, dtype=np.float64), requires_grad=True)
+    b = kindling.tensor(rand(2, 5, dtype=np.float64), requires_grad=True)
+    if affine:
+        def f(x, w, b):
+            return F.layer_norm(x, (2, 5), w, b)
+        inputs = (x, w, b)
+    else:
+        def f(x):
+            return F.layer_norm(x, (2, 5))
+        inputs = (x,)
+    assert kindling.autograd.gradcheck(f, inputs)
+    assert kindling.autograd.gradgradcheck(f, inputs)
+
+
+def test_layer_norm_double_backward_vs_torch():
+    x, w, b = rand(4, 6, dtype=np.float64), rand(6, dtype=np.float64), rand(6, dtype=np.float64)
+    results = []
+    for m, f in ((kindling, F.layer_norm), (torch, TF.layer_norm)):
+        xs, ws, bs = (m.tensor(a, requires_grad=True) for a in (x, w, b))
+        out = f(xs, (6,), ws, bs)
+        gx, gw = m.autograd.grad((out * out * out).sum(), (xs, ws), create_graph=True)
+        results.append([g.detach().numpy() for g in
+                        m.autograd.grad((gx * gx).sum() + (gw * gw).sum(), (xs, ws, bs))])
+    for k, t in zip(*results):
+        np.testing.assert_allclose(k, t, rtol=1e-9, atol=1e-11)
+
+
+def test_layer_norm_backward_twice_with_retain_graph():
+    x = kindling.tensor(rand(3, 8), requires_grad=True)
+    w = kindling.tensor(rand(8), requires_grad=True)
+    out = (F.layer_norm(x, (8,), w) * kindling.tensor(rand(3, 8))).sum()
+    out.backward(retain_graph=True)
+    first = x.grad.numpy().copy(), w.grad.numpy().copy()
+    x.grad = w.grad = None
+    out.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), first[0])
+    np.testing.assert_array_equal(w.grad.numpy(), first[1])
+
+
+def test_layer_norm_errors():
+    with pytest.raises(RuntimeError, match="normalized_shape"):
+        F.layer_norm(kindling.randn(2, 3), (4,))
+    with pytest.raises(RuntimeError, match="weight of shape"):
+        F.layer_norm(kindling.randn(2, 3), (3,), kindling.ones(2))
