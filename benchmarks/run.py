@@ -300,17 +300,20 @@ def count_flops(step_t):
 
 
 def measure(step_k, step_t, repeats, warmup=2):
+    """Median ms per step of each, alternating. Each timed step follows an untimed step of the
+    same framework: torch's OpenMP workers and NumPy's OpenBLAS workers keep spinning for a
+    while after their last parallel region, so a step timed right after the other framework's
+    would share the cores with them (on 2 cores this inflated either side by up to 2x)."""
     for _ in range(warmup):
         step_k()
         step_t()
     tk, tt = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
-        step_k()
-        tk.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        step_t()
-        tt.append(time.perf_counter() - t)
+        for step, times in ((step_k, tk), (step_t, tt)):
+            step()
+            t = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - t)
     return statistics.median(tk) * 1e3, statistics.median(tt) * 1e3
 
 
