@@ -41,6 +41,10 @@ class Matmul(Op):
             raise RuntimeError(f"matmul: expected both operands to have the same dtype, but got "
                                f"{a.dtype.name} and {b.dtype.name}")
         ctx.save_for_backward(a, b)
+        if x.ndim > 2 and y.ndim == 2 and x.shape[-1] == y.shape[0]:
+            # (..., m, k) @ (k, n) as one (...*m, k) GEMM: NumPy's matmul would run one small
+            # GEMM per batch entry, which BLAS cannot spread over its threads
+            return (x.reshape(-1, x.shape[-1]) @ y).reshape(x.shape[:-1] + (y.shape[1],))
         try:
             return np.matmul(x, y)
         except ValueError:

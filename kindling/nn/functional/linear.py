@@ -22,7 +22,8 @@ class Linear(Op):
                                f"{tuple(a.shape)}, weight shape {tuple(w.shape)}: the last "
                                f"dimension of the input must equal weight.shape[1])")
         ctx.save_for_backward(x, weight)
-        out = a @ w.T
+        # (B, T, in) @ (in, out) as one (B*T, in) GEMM: NumPy's matmul would run B small ones
+        out = (a.reshape(-1, a.shape[-1]) @ w.T).reshape(a.shape[:-1] + (w.shape[0],))
         if bias is not None:
             out += bias._array
         return out
@@ -30,7 +31,8 @@ class Linear(Op):
     @staticmethod
     def backward(ctx, g):
         x, weight = ctx.saved_tensors
-        gx = g.matmul(weight) if ctx.needs_input_grad[0] else None
+        gx = g.reshape(-1, g.shape[-1]).matmul(weight).reshape(x.shape) \
+            if ctx.needs_input_grad[0] else None
         gw = None
         if ctx.needs_input_grad[1]:
             n_in, n_out = weight.shape[1], weight.shape[0]
