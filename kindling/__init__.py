@@ -1,4 +1,6 @@
 """kindling: a deep learning framework on NumPy with PyTorch's API."""
+from . import _allocator
+_allocator.tune()  # reuse freed memory instead of page-faulting fresh pages every op
 from .engine import dtypes as _dtypes
 from .engine.dtypes import (dtype, float16, half, float32, float, float64, double, uint8, int8,
                             int16, short, int32, int, int64, long, bool, get_default_dtype,
