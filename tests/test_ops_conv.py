@@ -112,8 +112,8 @@ def test_conv_double_backward_matches_torch():
 # Each case takes a different kernel path (see kindling/ops/conv.py): the input gradient as a
 # flipped-kernel convolution sharing its columns with the weight gradient (stride 1, C >= O),
 # with groups, dilation and uneven padding; its fallbacks (padding past the kernel, O > C);
-# im2col/col2im by column shifts (narrow outputs, tall kernels); per-sample GEMMs (planes of
-# 256+ pixels); strided col2im into a padded buffer.
+# im2col/col2im by column shifts (narrow outputs, tall kernels); large planes; strided col2im
+# into a padded buffer.
 @pytest.mark.parametrize("xs,ws,kw", [
     ((2, 4, 9, 9), (4, 4, 3, 3), {"padding": 1}),
     ((2, 6, 9, 8), (4, 3, 3, 3), {"groups": 2, "dilation": 2, "padding": (2, 1)}),
