@@ -7,6 +7,8 @@ inside ufunc loops and copies, so slices given to different threads run at the s
 number of threads is `kindling.set_num_threads`'s (by default BLAS's). Work is only split where
 each slice still has at least `min_items` items, since a thread handoff costs some microseconds.
 """
+import numpy as np
+
 _pool = {"size": 0, "executor": None, "default_threads": None}
 
 
@@ -57,3 +59,19 @@ def run_elementwise(update, arrays, min_items=1 << 16):
         return
     flat = [a.reshape(-1) for a in arrays]
     parallel_ranges(lambda lo, hi: update(*[f[lo:hi] for f in flat]), size, min_items)
+
+
+def map_elementwise(fn, *arrays, min_items=1 << 17):
+    """fn(*arrays) for an elementwise `fn` of same-shaped arrays, computed on slices in parallel
+    (worth it for ufunc chains heavy in arithmetic, such as GELU's normal CDF)."""
+    first = arrays[0]
+    if num_threads() < 2 or first.size < 2 * min_items or not all(
+            a.flags.c_contiguous and a.shape == first.shape for a in arrays):
+        return fn(*arrays)
+    flat = [a.reshape(-1) for a in arrays]
+    out = np.empty(first.size, np.result_type(*arrays))
+
+    def run(lo, hi):
+        out[lo:hi] = fn(*[f[lo:hi] for f in flat])
+    parallel_ranges(run, first.size, min_items)
+    return out.reshape(first.shape)

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from ..engine import parallel
 from ..engine.function import Op
 from ..engine.tensor import _make
 from . import _special
@@ -283,6 +284,19 @@ class Gelu(Op):
         return GeluGrad.apply(g, x, ctx.cdf), None
 
 
+def _gelu_grad(g, a, cdf):
+    # One buffer updated in place: a transformer MLP's activations are large, and every extra
+    # temporary is another sweep through memory.
+    d = np.multiply(a, a, out=np.empty_like(a))  # an array even for 0-d inputs
+    d *= -0.5
+    np.exp(d, out=d)
+    d *= a
+    d *= _INV_SQRT_2PI                 # x * pdf(x)
+    d += cdf
+    d *= g
+    return d
+
+
 class GeluGrad(Op):
     """The exact GELU's gradient g * (Phi(x) + x * phi(x)) as one fused op (it is on the hot
     path of every transformer MLP); its own gradient makes GELU twice differentiable."""
@@ -290,17 +304,7 @@ class GeluGrad(Op):
     @staticmethod
     def forward(ctx, g, x, cdf):
         ctx.save_for_backward(g, x)
-        a = x._array
-        # One buffer updated in place: a transformer MLP's activations are large, and every
-        # extra temporary is another sweep through memory.
-        d = np.multiply(a, a, out=np.empty_like(a))
-        d *= -0.5
-        np.exp(d, out=d)
-        d *= a
-        d *= _INV_SQRT_2PI                 # x * pdf(x)
-        d += cdf
-        d *= g._array
-        return d
+        return parallel.map_elementwise(_gelu_grad, g._array, x._array, cdf)
 
     @staticmethod
     def backward(ctx, gg):
