@@ -364,3 +364,22 @@ def test_node_introspection():
     (inner, _), = y.grad_fn.next_functions
     assert inner.name() == "MulBackward0"
     assert inner.next_functions[0][0].name() == "AccumulateGrad"
+
+
+def test_inplace_relu_without_copy_still_guards_saved_values():
+    """relu_ runs without copying the old value (its graph keeps only a mask), yet a tensor that
+    an earlier op saved is still caught after being overwritten, and gradients stay right."""
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    for lib in (kindling, torch):
+        a, y = lib.tensor(x, requires_grad=True), lib.tensor(x, requires_grad=True)
+        b = y * 1
+        h = a * b                 # saves b for a's gradient
+        b.relu_()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            h.sum().backward()
+    xk, xt = kindling.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    for t in (xk, xt):
+        h = t * 2
+        h.relu_()
+        (h * h).sum().backward()
+    np.testing.assert_allclose(xk.grad.numpy(), xt.grad.numpy(), rtol=1e-6)

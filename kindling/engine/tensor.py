@@ -392,7 +392,11 @@ class Tensor:
         if base is not None and base._requires_grad:
             from ..ops.index import inplace_on_view  # rewrites the base (PyTorch's CopySlices)
             return inplace_on_view(self, op_name, compute, *args, **kwargs)
-        old = _make(self._array.copy(), grad_fn=self.grad_fn, output_nr=self._output_nr)
+        # The op gets the old value as its input; unless it is known to keep nothing of that
+        # input's memory (`compute.inplace_needs_no_copy`), a copy, since the write below
+        # overwrites it.
+        old = _make(self._array if getattr(compute, "inplace_needs_no_copy", False)
+                    else self._array.copy(), grad_fn=self.grad_fn, output_nr=self._output_nr)
         old._requires_grad = self._requires_grad
         result = compute(old, *args, **kwargs)
         self._write(result._array, op_name)

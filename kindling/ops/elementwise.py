@@ -1055,6 +1055,9 @@ def relu(input):
     return Relu.apply(input)
 
 
+relu.inplace_needs_no_copy = True  # its graph keeps only a mask, never the input's memory
+
+
 def erf(input):
     return Erf.apply(input)
 
