@@ -199,6 +199,73 @@ def test_sdpa_double_backward_vs_torch():
         assert_close(a.grad, b.grad, 1e-6, 1e-8)
 
 
+# is_causal without attn_mask or dropout takes CausalAttention (keys-first probabilities, batch
+# split over threads): its forward, gradients and higher orders against torch and finite
+# differences.
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("qs,ks,vs", [
+    ((8, 4, 64, 16), (8, 4, 64, 16), (8, 4, 64, 16)),   # big enough to split over threads
+    ((16, 1, 64, 16), (1, 4, 64, 16), (1, 4, 64, 16)),  # ... with broadcast batch dims
+    ((3, 2, 9, 4), (3, 2, 5, 4), (3, 2, 5, 6)),         # L > S, Ev != E
+    ((3, 2, 5, 4), (3, 2, 9, 4), (3, 2, 9, 4)),         # S > L: keys no query reaches
+    ((2, 1, 7, 4), (1, 3, 7, 4), (1, 3, 7, 4)),         # broadcast batch dims
+    ((7, 4), (7, 4), (7, 3)),                            # unbatched
+    ((5, 6, 4), (5, 6, 4), (5, 6, 4)),
+])
+def test_sdpa_causal_fast_path(qs, ks, vs, threads):
+    before = kindling.get_num_threads()
+    kindling.set_num_threads(threads)
+    try:
+        check(lambda a, b, c: F.scaled_dot_product_attention(a, b, c, is_causal=True),
+              lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, is_causal=True),
+              rand(*qs), rand(*ks), rand(*vs), rtol=1e-5, atol=1e-6)
+    finally:
+        kindling.set_num_threads(before)
+
+
+def test_sdpa_causal_fast_path_partial_grads_and_dtype():
+    q, k, v = rand(2, 3, 6, 4), rand(2, 3, 6, 4), rand(2, 3, 6, 4)
+    for need in ((True, False, False), (False, True, False), (False, False, True)):
+        ks = [kindling.tensor(a, requires_grad=n) for a, n in zip((q, k, v), need)]
+        ts = [torch.tensor(a, requires_grad=n) for a, n in zip((q, k, v), need)]
+        out = F.scaled_dot_product_attention(*ks, is_causal=True)
+        assert out.dtype == kindling.float32
+        out.sum().backward()
+        TF.scaled_dot_product_attention(*ts, is_causal=True).sum().backward()
+        for a, b in zip(ks, ts):
+            assert (a.grad is None) == (b.grad is None)
+            if b.grad is not None:
+                assert_close(a.grad, b.grad, 1e-5, 1e-6)
+
+
+@pytest.mark.parametrize("L,S", [(4, 4), (5, 3), (3, 5)])
+def test_sdpa_causal_fast_path_gradcheck_and_gradgradcheck(L, S):
+    q = kindling.tensor(rand(2, L, 3, dtype=np.float64), requires_grad=True)
+    k = kindling.tensor(rand(2, S, 3, dtype=np.float64), requires_grad=True)
+    v = kindling.tensor(rand(2, S, 2, dtype=np.float64), requires_grad=True)
+
+    def fn(a, b, c):
+        return F.scaled_dot_product_attention(a, b, c, is_causal=True, scale=0.8)
+    assert kindling.autograd.gradcheck(fn, (q, k, v))
+    assert kindling.autograd.gradgradcheck(fn, (q, k, v))
+
+
+def test_sdpa_causal_double_backward_vs_torch():
+    arrays = [rand(2, 5, 4, dtype=np.float64) for _ in range(3)]
+    ks = [kindling.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    w = rand(2, 5, 4, dtype=np.float64)
+    out_k = (F.scaled_dot_product_attention(*ks, is_causal=True) * kindling.tensor(w)).sum()
+    out_t = (TF.scaled_dot_product_attention(*ts, is_causal=True) * torch.tensor(w)).sum()
+    gk = kindling.autograd.grad(out_k, ks, create_graph=True)
+    gt = torch.autograd.grad(out_t, ts, create_graph=True)
+    for a, b in zip(gk, gt):
+        assert_close(a, b, 1e-8, 1e-10)
+    sum((g * g).sum() for g in gk).backward()
+    sum((g * g).sum() for g in gt).backward()
+    for a, b in zip(ks, ts):
+        assert_close(a.grad, b.grad, 1e-6, 1e-8)
+
 def test_sdpa_errors():
     q = kindling.randn(2, 3, 4)
     with pytest.raises(RuntimeError):

@@ -195,6 +195,30 @@ def test_fused_layer_equals_reference_and_gradcheck(mode, masked, reverse):
         assert kindling.autograd.gradgradcheck(on_x_and_w_ih, (inputs[0], inputs[-4]))
 
 
+@pytest.mark.parametrize("mode", ["RNN_TANH", "RNN_RELU", "LSTM", "GRU"])
+@pytest.mark.parametrize("masked,reverse", [(False, False), (True, True)])
+def test_fused_layer_equals_reference_with_projection(mode, masked, reverse):
+    # a wider batch of varied lengths, and for LSTM a projection (w_hr), in float64
+    g = 4 if mode == "LSTM" else 3 if mode == "GRU" else 1
+    B, H, P = 20, 4, 3 if mode == "LSTM" else None
+    H_out = P or H
+    args = [rand(5, B, 3, dtype=np.float64), rand(B, H_out, dtype=np.float64),
+            rand(B, H, dtype=np.float64) if mode == "LSTM" else None,
+            rand(g * H, 3, dtype=np.float64) * 0.5, rand(g * H, H_out, dtype=np.float64) * 0.5,
+            rand(g * H, dtype=np.float64), rand(g * H, dtype=np.float64),
+            rand(P, H, dtype=np.float64) * 0.5 if P else None]
+    lengths = RNG.integers(1, 6, B) if masked else None
+    results = []
+    for layer in (recurrent_layer, reference_layer):
+        ts = [None if a is None else kindling.tensor(a, requires_grad=True) for a in args]
+        outs = layer(*ts, mode, lengths, reverse)
+        sum(((o * o).sum() for o in outs[1:]), (outs[0] ** 3).sum()).backward()
+        results.append([o.detach().numpy() for o in outs]
+                       + [t.grad.numpy() for t in ts if t is not None])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
 def test_truncated_bptt_by_detaching_state():
     torch.manual_seed(5)
     km, tm = nn.GRU(2, 3), tnn.GRU(2, 3)

@@ -125,6 +125,11 @@ def test_conv_double_backward_matches_torch():
     ((2, 5, 16, 16), (4, 5, 1, 1), {}),
 ])
 def test_conv2d_kernel_paths_match_torch(xs, ws, kw):
+    _check_conv2d_grads(xs, ws, kw)
+
+
+def _check_conv2d_grads(xs, ws, kw):
+    """Value and both gradients together against torch, then each gradient alone."""
     check(lambda x, w: C.conv2d(x, w, **kw), lambda x, w: TF.conv2d(x, w, **kw),
           rand(*xs), rand(*ws), rtol=1e-4, atol=1e-5)
     for needs in ((True, False), (False, True)):  # one gradient alone takes its own path
@@ -137,6 +142,50 @@ def test_conv2d_kernel_paths_match_torch(xs, ws, kw):
         for k, t in ((xk, xt), (wk, wt)):
             if t.requires_grad:
                 np.testing.assert_allclose(k.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.fixture(params=[1, 2], ids=["chunks_of_1", "chunks_of_2"])
+def sample_chunks(request, monkeypatch):
+    """Force the chunked kernels (columns built a few samples at a time) on small inputs, as on
+    one BLAS thread with columns too large for the cache."""
+    monkeypatch.setattr(C, "_CACHE_COLS_BYTES", 0)
+    monkeypatch.setattr(C, "_CHUNK_COLS_BYTES", 1)  # one sample per chunk
+    monkeypatch.setattr(C.parallel, "num_threads", lambda: 1)
+    if request.param == 2:  # two samples per chunk: three leave a short last one
+        one = C._sample_chunks
+        monkeypatch.setattr(C, "_sample_chunks", lambda n, b: [
+            (i, min(n, i + 2)) for i, _ in one(n, b)[::2]])
+
+
+# The chunked kernels: forward, both gradients in one pass (stride 1, flipped kernel, with
+# groups, dilation, depthwise), the weight gradient rebuilding columns (strided, O > C, shifts).
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((3, 4, 9, 9), (4, 4, 3, 3), {"padding": 1}),
+    ((3, 6, 9, 8), (4, 3, 3, 3), {"groups": 2, "dilation": 2, "padding": (2, 1)}),
+    ((3, 4, 7, 7), (4, 1, 3, 3), {"groups": 4, "padding": 1}),
+    ((3, 2, 9, 9), (6, 2, 5, 5), {}),
+    ((3, 3, 18, 17), (3, 3, 3, 3), {"padding": 1}),
+    ((3, 3, 20, 20), (4, 3, 3, 3), {"stride": 2, "padding": 1}),
+    ((3, 5, 16, 16), (4, 5, 1, 1), {}),
+])
+def test_conv2d_chunked_kernels_match_torch(sample_chunks, xs, ws, kw):
+    assert C._sample_chunks(3, 1) in ([(0, 1), (1, 2), (2, 3)], [(0, 2), (2, 3)])
+    _check_conv2d_grads(xs, ws, kw)
+
+
+def test_conv_double_backward_chunked_matches_torch(sample_chunks):
+    xa, wa = rand(3, 4, 6, 5, dtype=np.float64), rand(4, 2, 3, 3, dtype=np.float64)
+    res = []
+    for m, F in ((kindling, C), (torch, TF)):
+        x, w = m.tensor(xa, requires_grad=True), m.tensor(wa, requires_grad=True)
+        y = F.conv2d(x, w, padding=1, groups=2)
+        gx, gw = (kindling.autograd.grad if m is kindling else torch.autograd.grad)(
+            (y * y).sum(), (x, w), create_graph=True)
+        ((gx * gx).sum() + (gw * gw).sum()).backward()
+        res.append((gx.detach().numpy(), gw.detach().numpy(), w.grad.detach().numpy(),
+                    x.grad.detach().numpy()))
+    for k, t in zip(*res):
+        np.testing.assert_allclose(k, t, rtol=1e-8, atol=1e-10)
 
 
 def test_conv_double_backward_through_flipped_kernel_path():

@@ -38,6 +38,27 @@ def test_layer_norm_matches_torch(shape, normalized, affine, dtype):
     assert out.dtype == (kindling.float32 if dtype == np.float32 else kindling.float64)
 
 
+
+@pytest.mark.parametrize("need", [(True, False, False), (False, True, False),
+                                  (False, False, True), (False, True, True)])
+def test_layer_norm_partial_grads(need):
+    """Each of input, weight and bias alone requiring grad (the backward skips the others), on a
+    large offset mean: its BLAS row sums must not lose the variance."""
+    arrays = rand(64, 32) * 2 + 300, rand(32), rand(32)
+    ks = [kindling.tensor(a, requires_grad=n) for a, n in zip(arrays, need)]
+    ts = [torch.tensor(a, requires_grad=n) for a, n in zip(arrays, need)]
+    g = rand(64, 32)
+    out_k = F.layer_norm(ks[0], (32,), ks[1], ks[2])
+    out_t = TF.layer_norm(ts[0], (32,), ts[1], ts[2])
+    np.testing.assert_allclose(out_k.detach().numpy(), out_t.detach().numpy(), rtol=1e-3,
+                               atol=1e-3)
+    (out_k * kindling.tensor(g)).sum().backward()
+    (out_t * torch.tensor(g)).sum().backward()
+    for a, b in zip(ks, ts):
+        assert (a.grad is None) == (b.grad is None)
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-3, atol=1e-3)
+
 def test_layer_norm_module_and_eps():
     k, t = kindling.nn.LayerNorm(6, eps=1e-2), torch.nn.LayerNorm(6, eps=1e-2)
     x = rand(4, 6)

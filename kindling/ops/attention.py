@@ -18,6 +18,11 @@ the NumPy backward and head-layout outputs (`_matmul_like`) took forward+backwar
 causal (32, 4, 64, 32) heads, split from a (32, 64, 384) projection, from about 12.2 ms to
 10.4 ms (torch: 9.7 ms; 1 thread, best of 35).
 
+`CausalAttention` is scaled_dot_product_attention's is_causal=True without a mask or dropout
+(GPT's case): the same rule, with the probabilities stored keys first so the softmax runs along
+long rows, and the batch split over kindling's threads. It does not return the weights; under
+create_graph its backward recomputes them in Tensor ops.
+
 Fully masked rows: PyTorch 2.13's scaled_dot_product_attention gives zeros there (and zero
 gradients); its MultiheadAttention with need_weights=True uses a plain softmax and gives NaN.
 `safe=True` selects the former.
@@ -28,6 +33,7 @@ import numpy as np
 
 from ..engine import grad_mode
 from ..engine.function import Op
+from ..engine.parallel import parallel_ranges
 from ..engine.tensor import Tensor, _make
 from ..random import _np_rng
 
@@ -137,6 +143,140 @@ def _attention_backward_graph(ctx, g, gp):
     return gq, gk, gv, gb, None, None, None, None
 
 
+# --- causal attention, keys first ---------------------------------------------------------------
+_MIN_PART = 1 << 15   # score elements per thread below which a handoff costs more than it saves
+_BLAS_THREADS = 1 << 18  # m*n*k from which OpenBLAS threads one GEMM itself (65536 * 4)
+
+
+def _over_lead(fn, arrays, scores, gemm):
+    """fn(*arrays) on slices of the leading (batch) dim, run in parallel on kindling's threads:
+    batch entries are independent and, while each one's GEMMs (m*n*k = `gemm`) are too small
+    for BLAS to thread, one core would do all the work. `scores` is the size of the scores.
+    Arrays that do not all share the leading dim are passed whole; None passes as None."""
+    first = arrays[0]
+    n = first.shape[0]
+    if first.ndim < 3 or gemm >= _BLAS_THREADS or any(
+            a is not None and (a.ndim != first.ndim or a.shape[0] != n) for a in arrays):
+        fn(*arrays)
+        return
+    parallel_ranges(lambda lo, hi: fn(*(None if a is None else a[lo:hi] for a in arrays)), n,
+                    -(-_MIN_PART * n // max(scores, 1)))
+
+
+class CausalAttention(Op):
+    """softmax(q k^T * scale, keys after each query masked, top-left aligned) @ v.
+
+    The probabilities are kept transposed and keys first, P^T as (lead, S, ..., L): the batch's
+    leading dim (threads take contiguous slices of it), then the keys, then the rest of the
+    batch and the queries. A softmax over rows of 64 keys stored the usual way costs NumPy one
+    reduction or broadcast call per row; in this layout the max, the sums, the mask and the
+    divisions run along long contiguous rows, about 3x cheaper (exp, unchanged, is then most of
+    the softmax). The GEMMs read P^T transposed for free. Backward is `Attention`'s rule, with
+    dS^T in place of dS. On GPT's causal (32, 4, 64, 32) heads this took about 14% off the
+    forward's CPU time and 7% off the backward's on one thread (the six batched GEMMs, 128 small
+    ones each, are most of the rest); on two threads, splitting the batch took about 40% off
+    the wall time, since BLAS runs GEMMs this small on one core."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, scale):
+        qa, ka, va = q._array, k._array, v._array
+        L, S = qa.shape[-2], ka.shape[-2]
+        batch = np.broadcast_shapes(qa.shape[:-2], ka.shape[:-2], va.shape[:-2])
+        qa, ka, va = (np.broadcast_to(a, batch + a.shape[-2:]) for a in (qa, ka, va))
+        ax = min(len(batch), 1)                                   # where the keys sit in pt
+        pt = np.empty(batch[:ax] + (S,) + batch[ax:] + (L,), qa.dtype)
+        out = _out_like(qa, batch + (L, va.shape[-1]))
+        sc = qa.dtype.type(scale)
+        # -inf where key j comes after query i; adding it is cheaper than a masked copy
+        mask = np.where(np.arange(S)[:, None] > np.arange(L), -np.inf, 0).astype(qa.dtype)
+        mask = mask.reshape((S,) + (1,) * (len(batch) - ax) + (L,))
+
+        def run(q, k, v, out, pt):
+            p_t = np.moveaxis(pt, ax, -2)                                # (..., S, L)
+            np.matmul(k, np.swapaxes(q, -1, -2), out=p_t)                # S^T
+            rows = pt.reshape(pt.shape[:ax] + (S, -1))                    # (lead, S, rest * L)
+            rows *= sc
+            pt += mask
+            rows -= rows.max(axis=ax, keepdims=True)  # key 0 is never masked: finite
+            np.exp(rows, out=rows)
+            rows /= np.matmul(np.ones((1, S), rows.dtype), rows)        # sums by BLAS
+            np.matmul(np.swapaxes(p_t, -1, -2), v, out=out)
+        _over_lead(run, (qa, ka, va, out, pt), pt.size, L * S * max(qa.shape[-1], va.shape[-1]))
+        ctx.save_for_backward(q, k, v)
+        ctx.pt, ctx.scale = pt, scale
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v = ctx.saved_tensors
+        need = ctx.needs_input_grad[:3]
+        if grad_mode.is_grad_enabled():  # create_graph: P rebuilt from q and k in Tensor ops
+            return _causal_backward_graph(q, k, v, g, ctx.scale, need) + (None,)
+        ga, pt = g._array, ctx.pt
+        batch = ga.shape[:-2]
+        qa, ka, va = (np.broadcast_to(t._array, batch + t.shape[-2:]) for t in (q, k, v))
+        grads = [_out_like(a, batch + a.shape[-2:]) if n else None
+                 for a, n in zip((qa, ka, va), need)]
+        ax = min(len(batch), 1)
+        sc = qa.dtype.type(ctx.scale)
+
+        def run(q, k, v, g, pt, gq, gk, gv):
+            p_t = np.moveaxis(pt, ax, -2)                                # P^T: (..., S, L)
+            if gv is not None:
+                np.matmul(p_t, g, out=gv)
+            if gq is not None or gk is not None:
+                d = np.empty_like(pt)
+                d_t = np.moveaxis(d, ax, -2)
+                np.matmul(v, np.swapaxes(g, -1, -2), out=d_t)            # dP^T
+                rows, p_rows = (a.reshape(a.shape[:ax] + (a.shape[ax], -1)) for a in (d, pt))
+                rows -= np.einsum("...km,...km->...m", rows, p_rows)[..., None, :]
+                rows *= p_rows                                           # dS^T
+                if gq is not None:
+                    np.matmul(np.swapaxes(d_t, -1, -2), k, out=gq)
+                    gq *= sc
+                if gk is not None:
+                    np.matmul(d_t, q, out=gk)
+                    gk *= sc
+        L, S = qa.shape[-2], ka.shape[-2]
+        _over_lead(run, (qa, ka, va, ga, pt, *grads), pt.size,
+                   L * S * max(qa.shape[-1], va.shape[-1]))
+        return tuple(None if t is None else _make(t) for t in grads) + (None,)
+
+
+def _out_like(like, shape):
+    """An empty array of `shape`, laid out like `like` when that has the shape (see
+    `_matmul_like`)."""
+    return np.empty_like(like) if like.shape == shape else np.empty(shape, like.dtype)
+
+
+def _causal_backward_graph(q, k, v, g, scale, need):
+    """create_graph=True: the causal softmax recomputed from q and k in Tensor ops, then the
+    gradients of `Attention`'s rule, so they are differentiable again."""
+    L, S = q.shape[-2], k.shape[-2]
+    s = q.matmul(k.transpose(-1, -2)) * scale
+    s = s.masked_fill(_make(np.triu(np.ones((L, S), np.bool_), 1)), float("-inf"))
+    p = s.softmax(-1)
+    gq = gk = gv = None
+    if need[2]:
+        gv = p.transpose(-1, -2).matmul(g)
+    if need[0] or need[1]:
+        dp = g.matmul(v.transpose(-1, -2))
+        ds = p * (dp - (dp * p).sum(-1, keepdim=True))
+        if need[0]:
+            gq = ds.matmul(k) * scale
+        if need[1]:
+            gk = ds.transpose(-1, -2).matmul(q) * scale
+    return gq, gk, gv
+
+
+def causal_attention(query, key, value, scale=None):
+    """softmax(q k^T * scale + causal mask) @ v, the mask top-left aligned (query i sees keys
+    0..i): scaled_dot_product_attention(..., is_causal=True) without dropout or attn_mask."""
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    return CausalAttention.apply(query, key, value, float(scale))
+
+
 def attention(query, key, value, bias=None, block=None, scale=None, dropout_p=0.0, safe=True):
     """(output, weights) of dropout(softmax(q k^T * scale + bias, masked by `block`)) @ v.
 
@@ -230,6 +370,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                                f"got {attn_mask.dtype}")
     if is_causal:
         L, S = query.shape[-2], key.shape[-2]
+        if bias is None and block is None and dropout_p == 0.0 and \
+                query.numel() and key.numel() and value.numel():
+            return causal_attention(query, key, value, scale)
         causal = np.triu(np.ones((L, S), np.bool_), 1)
         block = causal if block is None else (block | causal)
     return attention(query, key, value, bias, block, scale, dropout_p, safe=True)[0]

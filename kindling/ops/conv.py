@@ -12,19 +12,24 @@ group, so every kernel is one batched GEMM over the groups (depthwise included);
 kernel-offset slices back, one NumPy call per kernel position, never a loop over pixels. With
 stride 1, conv_transpose is itself a convolution (kernel flipped, channels swapped), which is
 cheaper than col2im where channels do not grow, and whose columns also give conv_weight.
-What dominates a CNN step here is memory traffic (the column copies), not the GEMMs.
+What dominates a CNN step here is memory traffic (the column copies), not the GEMMs; so on one
+BLAS thread, columns too large for the cache are built and multiplied a few samples at a time.
 """
 import numpy as np
 
-from ..engine import grad_mode
+from ..engine import grad_mode, parallel
 from ..engine.function import Op
-from ..engine.tensor import Tensor
+from ..engine.tensor import Tensor, _make
 
 
 # Columns up to this size are kept from forward for the weight gradient; larger ones are rebuilt
 # in backward. Keeping them all costs kH*kW times each conv input for the whole step (a ResNet-20
 # step at batch 32 would hold ~200 MB more than torch) to save one copy per convolution.
 _CACHE_COLS_BYTES = 8 << 20
+# Larger columns are built and consumed about this many bytes at a time (see _sample_chunks),
+# small enough to stay in cache between the copy and the GEMMs (measured on ResNet-20's 32x32
+# and 16x16 stages: 1-2.5 MB chunks gain most, 5 MB less).
+_CHUNK_COLS_BYTES = 5 << 19
 # col2im writes straight into (N, C, H, W) when an output plane has at most this many pixels.
 _DIRECT_COL2IM_PLANE = 64
 
@@ -181,19 +186,41 @@ def _conv_out_hw(in_hw, kernel, stride, padding, dilation):
                  for i in range(2))
 
 
+def _sample_chunks(n, sample_bytes):
+    """Ranges of samples to compute a convolution over, so each chunk's columns stay in cache.
+
+    Columns larger than _CACHE_COLS_BYTES spill to memory between the im2col copy that writes
+    them and the GEMMs that read them; built a few samples at a time they are read back from
+    cache (a ResNet-20 step on one thread: 9% less CPU time). With several BLAS threads every
+    GEMM call is a fork and join across them, and more, smaller calls measured slower (much
+    slower on a loaded machine), so there the batch stays one chunk."""
+    if n * sample_bytes <= _CACHE_COLS_BYTES or parallel.num_threads() > 1:
+        return [(0, n)]
+    step = max(1, _CHUNK_COLS_BYTES // sample_bytes)
+    return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+
+def _cols_sample_bytes(c, kernel, out_hw, itemsize):
+    return c * kernel[0] * kernel[1] * out_hw[0] * out_hw[1] * itemsize
+
+
 def _conv_forward(x, w, stride, padding, dilation, groups, cols=None):
     n = x.shape[0]
     o, cg, kh, kw = w.shape
     out_hw = _conv_out_hw(x.shape[2:], (kh, kw), stride, padding, dilation)
-    if cols is None:
-        cols = _im2col(x, (kh, kw), stride, padding, dilation, out_hw, groups)
     wg = w.reshape(groups, o // groups, -1)
-    # One GEMM over the whole batch, then a transposing copy: one GEMM per sample would write
-    # (N, O, oH, oW) directly, but those small GEMMs do not spread over BLAS's threads (with
-    # two threads a ResNet-20 step measured 13% slower that way; equal with one).
-    out = np.matmul(wg, cols)                                    # (G, O/G, N*oH*oW)
-    out = out.reshape(o, n, out_hw[0], out_hw[1])
-    return np.ascontiguousarray(out.transpose(1, 0, 2, 3))
+    # One GEMM per chunk of the batch, then a transposing copy into (N, O, oH, oW): one GEMM
+    # per sample would write that layout directly, but small GEMMs do not spread over BLAS's
+    # threads (with two threads a ResNet-20 step measured 13% slower that way; equal with one).
+    chunks = [(0, n)] if cols is not None else \
+        _sample_chunks(n, _cols_sample_bytes(x.shape[1], (kh, kw), out_hw, x.itemsize))
+    out = np.empty((n, o) + out_hw, dtype=np.result_type(x, w))
+    for n0, n1 in chunks:
+        c = cols if cols is not None else \
+            _im2col(x[n0:n1], (kh, kw), stride, padding, dilation, out_hw, groups)
+        part = np.matmul(wg, c)                                  # (G, O/G, nb*oH*oW)
+        out[n0:n1] = part.reshape(o, n1 - n0, out_hw[0], out_hw[1]).transpose(1, 0, 2, 3)
+    return out
 
 
 def _channel_major(a, groups):
@@ -221,20 +248,21 @@ def _adjoint_padding(w_shape, in_hw, g_shape, stride, padding, dilation, groups)
     return pad
 
 
-def _adjoint_columns(g, kernel, pad, dilation, in_hw, groups):
-    """im2col of g for the flipped-kernel convolution: (G, O/G * kH * kW, N * H * W)."""
-    return _im2col(g, kernel, (1, 1), pad, dilation, in_hw, groups)
+def _flipped_kernel(w, groups):
+    """(C, O/G, kH, kW): the kernel of conv's adjoint in x at stride 1, flipped and with its in
+    and out channels swapped per group."""
+    o, cg, kh, kw = w.shape
+    flipped = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
+    return flipped[..., ::-1, ::-1].reshape(groups * cg, o // groups, kh, kw)
 
 
-def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups, gcols=None, adj_cols=None):
+def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups, gcols=None):
     """The adjoint of _conv_forward in x: a flipped-kernel convolution of g (stride 1), else
-    col2im(W^T g). `gcols` (g channel-major) or `adj_cols` (_adjoint_columns) may be given."""
+    col2im(W^T g). `gcols` (g channel-major) may be given."""
     o, cg, kh, kw = w.shape
     pad = _adjoint_padding(w.shape, in_hw, g.shape, stride, padding, dilation, groups)
     if pad is not None:
-        flipped = w.reshape(groups, o // groups, cg, kh, kw).transpose(0, 2, 1, 3, 4)
-        flipped = flipped[..., ::-1, ::-1].reshape(groups * cg, o // groups, kh, kw)
-        return _conv_forward(g, flipped, (1, 1), pad, dilation, groups, adj_cols)
+        return _conv_forward(g, _flipped_kernel(w, groups), (1, 1), pad, dilation, groups)
     wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, C/G*kH*kW)
     if gcols is None:
         gcols = _channel_major(g, groups)
@@ -242,24 +270,43 @@ def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups, gcols=None,
     return _col2im(cols, in_hw, g.shape[0], (kh, kw), stride, padding, dilation, g.shape[2:])
 
 
-def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None,
-                      adj_cols=None):
-    """The adjoint of _conv_forward in w: g . im2col(x)^T, or, given the input gradient's
-    `adj_cols`, the same sums read off them against x (no im2col of x)."""
-    o = g.shape[1]
-    if adj_cols is not None:
-        # adj_cols[o, (i', j'), (n, h, w)] = g[n, o, h + pad - i'*d, ...], with i' = kH-1-i:
-        # contracting with x over (n, h, w) gives dW with the kernel flipped.
-        kh, kw = kernel
-        dw = np.matmul(adj_cols, _channel_major(x, groups).transpose(0, 2, 1))  # (G, O/G*kk, C/G)
-        dw = dw.reshape(groups, o // groups, kh, kw, -1)[:, :, ::-1, ::-1]
-        return np.ascontiguousarray(dw.transpose(0, 1, 4, 2, 3)).reshape(o, -1, kh, kw)
-    if cols is None:
-        cols = _im2col(x, kernel, stride, padding, dilation, g.shape[2:], groups)
+def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None):
+    """The adjoint of _conv_forward in w: g . im2col(x)^T, with im2col built a chunk of samples
+    at a time unless the forward's `cols` are given."""
+    n, o = g.shape[:2]
     if gcols is None:
-        gcols = _channel_major(g, groups)
-    dw = np.matmul(gcols, cols.transpose(0, 2, 1))               # (G, O/G, C/G*kH*kW)
+        gcols = _channel_major(g, groups)                        # (G, O/G, N*oH*oW)
+    if cols is not None:
+        dw = np.matmul(gcols, cols.transpose(0, 2, 1))           # (G, O/G, C/G*kH*kW)
+        return dw.reshape(o, -1, kernel[0], kernel[1])
+    out_hw = tuple(g.shape[2:])
+    plane = out_hw[0] * out_hw[1]
+    dw = 0
+    for n0, n1 in _sample_chunks(n, _cols_sample_bytes(x.shape[1], kernel, out_hw, x.itemsize)):
+        c = _im2col(x[n0:n1], kernel, stride, padding, dilation, out_hw, groups)
+        dw = dw + np.matmul(gcols[:, :, n0 * plane:n1 * plane], c.transpose(0, 2, 1))
     return dw.reshape(o, -1, kernel[0], kernel[1])
+
+
+def _conv_grads_adjoint(x, g, w, pad, dilation, groups):
+    """Both gradients of a stride-1 convolution (pad from _adjoint_padding), a chunk of samples
+    at a time. A chunk's columns of g for the flipped-kernel convolution give its part of the
+    input gradient, and, contracted with x, its part of the weight gradient, while in cache:
+    cols[o, (i', j'), (n, h, w)] = g[n, o, h + pad - i'*d, ...] with i' = kH-1-i, so the sum
+    over (n, h, w) against x[n, c, h, w] is dW[o, c] with the kernel flipped."""
+    n, c = x.shape[:2]
+    in_hw = tuple(x.shape[2:])
+    o, cg, kh, kw = w.shape
+    flipped = _flipped_kernel(w, groups).reshape(groups, cg, -1)  # (G, C/G, O/G*kH*kW)
+    dx = np.empty(x.shape, dtype=g.dtype)
+    dw = 0
+    for n0, n1 in _sample_chunks(n, _cols_sample_bytes(o, (kh, kw), in_hw, g.itemsize)):
+        cols = _im2col(g[n0:n1], (kh, kw), (1, 1), pad, dilation, in_hw, groups)
+        part = np.matmul(flipped, cols)                          # (G, C/G, nb*H*W)
+        dx[n0:n1] = part.reshape(c, n1 - n0, in_hw[0], in_hw[1]).transpose(1, 0, 2, 3)
+        dw = dw + np.matmul(cols, _channel_major(x[n0:n1], groups).transpose(0, 2, 1))
+    dw = dw.reshape(groups, o // groups, kh, kw, cg)[:, :, ::-1, ::-1]  # (G, O/G*kk, C/G) above
+    return dx, np.ascontiguousarray(dw.transpose(0, 1, 4, 2, 3)).reshape(o, cg, kh, kw)
 
 
 class Conv(Op):
@@ -270,11 +317,13 @@ class Conv(Op):
         xa, wa = x._array, w._array
         kernel = wa.shape[2:]
         out_hw = _conv_out_hw(xa.shape[2:], kernel, stride, padding, dilation)
-        cols = _im2col(xa, kernel, stride, padding, dilation, out_hw, groups)
-        if ctx.needs_input_grad[1] and cols.nbytes <= _CACHE_COLS_BYTES and not (
+        cols = None
+        if ctx.needs_input_grad[1] and xa.shape[0] * _cols_sample_bytes(
+                xa.shape[1], kernel, out_hw, xa.itemsize) <= _CACHE_COLS_BYTES and not (
                 ctx.needs_input_grad[0] and _adjoint_padding(
                     wa.shape, xa.shape[2:], (0, 0) + out_hw, stride, padding, dilation, groups)):
-            ctx.cols = cols  # reused by the weight gradient: saves redoing the im2col copy
+            # reused by the weight gradient: saves redoing the im2col copy
+            cols = ctx.cols = _im2col(xa, kernel, stride, padding, dilation, out_hw, groups)
         return _conv_forward(xa, wa, stride, padding, dilation, groups, cols)
 
     @staticmethod
@@ -283,23 +332,24 @@ class Conv(Op):
         stride, padding, dilation, groups = ctx.conf
         need_x, need_w = ctx.needs_input_grad[:2]
         in_hw, kernel = tuple(x.shape[2:]), tuple(w.shape[2:])
+        first_order = not grad_mode.is_grad_enabled()
         # First-order backward with both gradients: make once what both kernels read (a
         # differentiable backward recomputes it inside each op).
-        gcols = adj_cols = None
-        if need_x and need_w and not grad_mode.is_grad_enabled():
+        gcols = None
+        if need_x and need_w and first_order:
             pad = _adjoint_padding(w.shape, in_hw, g.shape, stride, padding, dilation, groups)
             if pad is not None:
-                adj_cols = _adjoint_columns(g._array, kernel, pad, dilation, in_hw, groups)
-            else:
-                gcols = _channel_major(g._array, groups)
+                gx, gw = _conv_grads_adjoint(x._array, g._array, w._array, pad, dilation, groups)
+                return _make(gx), _make(gw), None, None, None, None
+            gcols = _channel_major(g._array, groups)
         # The weight gradient first: the forward's columns are then freed before the input
         # gradient allocates its own, so the allocator can hand their memory straight back.
         gw = ConvWeight.apply(x, g, kernel, stride, padding, dilation, groups,
-                              getattr(ctx, "cols", None) if not grad_mode.is_grad_enabled()
-                              else None, gcols, adj_cols) if need_w else None
+                              getattr(ctx, "cols", None) if first_order else None,
+                              gcols) if need_w else None
         ctx.cols = None
-        gx = ConvTranspose.apply(g, w, in_hw, stride, padding, dilation, groups, gcols,
-                                 adj_cols) if need_x else None
+        gx = ConvTranspose.apply(g, w, in_hw, stride, padding, dilation, groups,
+                                 gcols) if need_x else None
         return gx, gw, None, None, None, None
 
 
@@ -307,11 +357,11 @@ class ConvTranspose(Op):
     """Adjoint of Conv in its input: maps (N, O, oH, oW) to (N, C, H, W)."""
 
     @staticmethod
-    def forward(ctx, g, w, in_hw, stride, padding, dilation, groups, gcols=None, adj_cols=None):
+    def forward(ctx, g, w, in_hw, stride, padding, dilation, groups, gcols=None):
         ctx.save_for_backward(g, w)
         ctx.conf = (stride, padding, dilation, groups)
         return _conv_input_grad(g._array, w._array, in_hw, stride, padding, dilation, groups,
-                                gcols, adj_cols)
+                                gcols)
 
     @staticmethod
     def backward(ctx, gg):
@@ -321,19 +371,18 @@ class ConvTranspose(Op):
             if ctx.needs_input_grad[0] else None
         d_w = ConvWeight.apply(gg, g, tuple(w.shape[2:]), stride, padding, dilation, groups) \
             if ctx.needs_input_grad[1] else None
-        return d_g, d_w, None, None, None, None, None, None, None
+        return d_g, d_w, None, None, None, None, None, None
 
 
 class ConvWeight(Op):
     """Adjoint of Conv in its weight: maps (x, g) to a (O, C/groups, kH, kW) weight gradient."""
 
     @staticmethod
-    def forward(ctx, x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None,
-                adj_cols=None):
+    def forward(ctx, x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None):
         ctx.save_for_backward(x, g)
         ctx.conf = (stride, padding, dilation, groups)
         return _conv_weight_grad(x._array, g._array, kernel, stride, padding, dilation, groups,
-                                 cols, gcols, adj_cols)
+                                 cols, gcols)
 
     @staticmethod
     def backward(ctx, gw):
@@ -343,7 +392,7 @@ class ConvWeight(Op):
             if ctx.needs_input_grad[0] else None
         d_g = Conv.apply(x, gw, stride, padding, dilation, groups) \
             if ctx.needs_input_grad[1] else None
-        return d_x, d_g, None, None, None, None, None, None, None, None
+        return d_x, d_g, None, None, None, None, None, None, None
 
 
 # --- public API (torch.nn.functional) -----------------------------------------------------------
