@@ -97,8 +97,8 @@ class Adam(Optimizer):
 
 def _adam_update(param, g, m, v, vmax=None, *, decay, beta1, beta2, eps, step_size,
                  bias_correction2_sqrt):
-    """One Adam update of (slices of) a parameter and its moments, in place, reusing one
-    temporary for every intermediate."""
+    """One Adam update of (slices of) a parameter and its moments, in place, with two
+    temporaries for all the intermediates (the moments, then the step)."""
     if decay != 1.0:  # AdamW's decoupled weight decay
         param *= decay
     scratch = np.empty_like(m)
