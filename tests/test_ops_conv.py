@@ -147,14 +147,12 @@ def _check_conv2d_grads(xs, ws, kw):
 @pytest.fixture(params=[1, 2], ids=["chunks_of_1", "chunks_of_2"])
 def sample_chunks(request, monkeypatch):
     """Force the chunked kernels (columns built a few samples at a time) on small inputs, as on
-    one BLAS thread with columns too large for the cache."""
-    monkeypatch.setattr(C, "_CACHE_COLS_BYTES", 0)
-    monkeypatch.setattr(C, "_CHUNK_COLS_BYTES", 1)  # one sample per chunk
+    one thread with columns too large for the cache; two samples per chunk of three leave a
+    short last one."""
+    monkeypatch.setattr(C, "_chunk_samples", lambda n, b: request.param)
+    monkeypatch.setattr(C, "_SPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(C.parallel, "ONE_THREAD_GEMM_MACS", 0)
     monkeypatch.setattr(C.parallel, "num_threads", lambda: 1)
-    if request.param == 2:  # two samples per chunk: three leave a short last one
-        one = C._sample_chunks
-        monkeypatch.setattr(C, "_sample_chunks", lambda n, b: [
-            (i, min(n, i + 2)) for i, _ in one(n, b)[::2]])
 
 
 # The chunked kernels: forward, both gradients in one pass (stride 1, flipped kernel, with
@@ -169,8 +167,41 @@ def sample_chunks(request, monkeypatch):
     ((3, 5, 16, 16), (4, 5, 1, 1), {}),
 ])
 def test_conv2d_chunked_kernels_match_torch(sample_chunks, xs, ws, kw):
-    assert C._sample_chunks(3, 1) in ([(0, 1), (1, 2), (2, 3)], [(0, 2), (2, 3)])
     _check_conv2d_grads(xs, ws, kw)
+
+
+@pytest.fixture
+def split_over_two_threads(monkeypatch):
+    """Every convolution split across two threads, however small (parallel.split_batch)."""
+    before = kindling.get_num_threads()
+    kindling.set_num_threads(2)
+    monkeypatch.setattr(C, "_SPLIT_MIN_BYTES", 1)
+    monkeypatch.setattr(C.parallel, "ONE_THREAD_GEMM_MACS", 0)
+    yield
+    kindling.set_num_threads(before)
+
+
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((3, 4, 9, 9), (4, 4, 3, 3), {"padding": 1}),
+    ((4, 6, 9, 8), (4, 3, 3, 3), {"groups": 2, "dilation": 2, "padding": (2, 1)}),
+    ((3, 3, 20, 20), (4, 3, 3, 3), {"stride": 2, "padding": 1}),
+    ((5, 5, 16, 16), (4, 5, 1, 1), {"stride": 2}),
+])
+def test_conv2d_split_across_threads_matches_torch(split_over_two_threads, xs, ws, kw):
+    from kindling.engine import parallel
+    calls = []
+    real = parallel._share_out
+
+    def spy(fn, ranges, threads):
+        calls.append(len(ranges))
+        return real(fn, ranges, threads)
+    parallel._share_out = spy
+    try:
+        _check_conv2d_grads(xs, ws, kw)
+    finally:
+        parallel._share_out = real
+    if parallel._blas_controllers():  # the split needs control of BLAS's threads
+        assert calls and all(parts >= 2 for parts in calls)
 
 
 def test_conv_double_backward_chunked_matches_torch(sample_chunks):

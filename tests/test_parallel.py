@@ -28,6 +28,29 @@ def test_ranges_cover_every_item_once(two_threads):
     assert calls == [(0, 150)]
 
 
+def test_split_batch_shares_out_ranges_in_order(two_threads):
+    seen = np.zeros(100, np.int64)
+
+    def fn(lo, hi):
+        seen[lo:hi] += 1
+        return lo, hi
+    ranges = parallel.split_batch(fn, 100, min_items=10, max_items=15)
+    assert (seen == 1).all()
+    assert [lo for lo, _ in ranges[1:]] == [hi for _, hi in ranges[:-1]]   # in order
+    assert ranges[0][0] == 0 and ranges[-1][1] == 100
+    assert all(10 <= hi - lo <= 15 for lo, hi in ranges)
+    assert parallel.split_batch(fn, 100, min_items=60) == [(0, 100)]  # too small to split
+    assert parallel.split_batch(fn, 100) == [(0, 50), (50, 100)]     # one range per thread
+
+
+def test_split_batch_errors_reach_the_caller(two_threads):
+    def fn(lo, hi):
+        if lo >= 50:
+            raise ValueError("boom")
+    with pytest.raises(ValueError, match="boom"):
+        parallel.split_batch(fn, 100, min_items=10, max_items=10)
+
+
 def test_errors_in_a_worker_reach_the_caller(two_threads):
     def fn(lo, hi):
         if lo > 0:

@@ -26,12 +26,15 @@ from ..engine.tensor import Tensor, _make
 # in backward. Keeping them all costs kH*kW times each conv input for the whole step (a ResNet-20
 # step at batch 32 would hold ~200 MB more than torch) to save one copy per convolution.
 _CACHE_COLS_BYTES = 8 << 20
-# Larger columns are built and consumed about this many bytes at a time (see _sample_chunks),
+# Larger columns are built and consumed about this many bytes at a time (see _chunk_samples),
 # small enough to stay in cache between the copy and the GEMMs (measured on ResNet-20's 32x32
 # and 16x16 stages: 1-2.5 MB chunks gain most, 5 MB less).
 _CHUNK_COLS_BYTES = 5 << 19
 # col2im writes straight into (N, C, H, W) when an output plane has at most this many pixels.
 _DIRECT_COL2IM_PLANE = 64
+# Each chunk of a convolution shared out between threads has at least this many bytes of
+# columns (see _split_samples): a thread handoff costs tens of microseconds.
+_SPLIT_MIN_BYTES = 256 << 10
 
 
 def _pair(v, name, op):
@@ -186,18 +189,24 @@ def _conv_out_hw(in_hw, kernel, stride, padding, dilation):
                  for i in range(2))
 
 
-def _sample_chunks(n, sample_bytes):
-    """Ranges of samples to compute a convolution over, so each chunk's columns stay in cache.
+def _chunk_samples(n, sample_bytes):
+    """Most samples to compute a convolution over at once, so their columns stay in cache (None:
+    no limit). Columns larger than _CACHE_COLS_BYTES spill to memory between the im2col copy
+    that writes them and the GEMMs that read them; built a few samples at a time they are read
+    back from cache (a ResNet-20 step on one thread: 9% less CPU time). `parallel.split_batch`
+    shares such chunks out between threads, each with one BLAS thread."""
+    if n * sample_bytes <= _CACHE_COLS_BYTES:
+        return None
+    return max(1, _CHUNK_COLS_BYTES // sample_bytes)
 
-    Columns larger than _CACHE_COLS_BYTES spill to memory between the im2col copy that writes
-    them and the GEMMs that read them; built a few samples at a time they are read back from
-    cache (a ResNet-20 step on one thread: 9% less CPU time). With several BLAS threads every
-    GEMM call is a fork and join across them, and more, smaller calls measured slower (much
-    slower on a loaded machine), so there the batch stays one chunk."""
-    if n * sample_bytes <= _CACHE_COLS_BYTES or parallel.num_threads() > 1:
-        return [(0, n)]
-    step = max(1, _CHUNK_COLS_BYTES // sample_bytes)
-    return [(i, min(n, i + step)) for i in range(0, n, step)]
+
+def _split_samples(run, n, sample_bytes, rows, itemsize):
+    """parallel.split_batch over samples, in chunks of at least _SPLIT_MIN_BYTES of columns;
+    one plain call when the GEMMs (`rows` times the columns) are too small for BLAS threads."""
+    if rows * n * sample_bytes // itemsize < parallel.ONE_THREAD_GEMM_MACS:
+        return [run(0, n)]
+    return parallel.split_batch(run, n, max(1, _SPLIT_MIN_BYTES // max(sample_bytes, 1)),
+                                _chunk_samples(n, sample_bytes))
 
 
 def _cols_sample_bytes(c, kernel, out_hw, itemsize):
@@ -208,18 +217,19 @@ def _conv_forward(x, w, stride, padding, dilation, groups, cols=None):
     n = x.shape[0]
     o, cg, kh, kw = w.shape
     out_hw = _conv_out_hw(x.shape[2:], (kh, kw), stride, padding, dilation)
+    plane = out_hw[0] * out_hw[1]
     wg = w.reshape(groups, o // groups, -1)
-    # One GEMM per chunk of the batch, then a transposing copy into (N, O, oH, oW): one GEMM
-    # per sample would write that layout directly, but small GEMMs do not spread over BLAS's
-    # threads (with two threads a ResNet-20 step measured 13% slower that way; equal with one).
-    chunks = [(0, n)] if cols is not None else \
-        _sample_chunks(n, _cols_sample_bytes(x.shape[1], (kh, kw), out_hw, x.itemsize))
+    sample_bytes = _cols_sample_bytes(x.shape[1], (kh, kw), out_hw, x.itemsize)
     out = np.empty((n, o) + out_hw, dtype=np.result_type(x, w))
-    for n0, n1 in chunks:
-        c = cols if cols is not None else \
+
+    # One GEMM per chunk of samples, then a transposing copy into (N, O, oH, oW): one GEMM per
+    # sample would write that layout directly, but small GEMMs run far from BLAS's peak.
+    def run(n0, n1):
+        c = cols[:, :, n0 * plane:n1 * plane] if cols is not None else \
             _im2col(x[n0:n1], (kh, kw), stride, padding, dilation, out_hw, groups)
         part = np.matmul(wg, c)                                  # (G, O/G, nb*oH*oW)
         out[n0:n1] = part.reshape(o, n1 - n0, out_hw[0], out_hw[1]).transpose(1, 0, 2, 3)
+    _split_samples(run, n, sample_bytes, o // groups, x.itemsize)
     return out
 
 
@@ -263,11 +273,17 @@ def _conv_input_grad(g, w, in_hw, stride, padding, dilation, groups, gcols=None)
     pad = _adjoint_padding(w.shape, in_hw, g.shape, stride, padding, dilation, groups)
     if pad is not None:
         return _conv_forward(g, _flipped_kernel(w, groups), (1, 1), pad, dilation, groups)
-    wg = w.reshape(groups, o // groups, -1)                      # (G, O/G, C/G*kH*kW)
+    wg_t = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)  # (G, C/G*kH*kW, O/G)
     if gcols is None:
         gcols = _channel_major(g, groups)
-    cols = np.matmul(wg.transpose(0, 2, 1), gcols)
-    return _col2im(cols, in_hw, g.shape[0], (kh, kw), stride, padding, dilation, g.shape[2:])
+    n, out_hw = g.shape[0], tuple(g.shape[2:])
+    plane = out_hw[0] * out_hw[1]
+    sample_bytes = _cols_sample_bytes(cg * groups, (kh, kw), out_hw, g.itemsize)
+    def run(lo, hi):
+        cols = np.matmul(wg_t, gcols[:, :, lo * plane:hi * plane])
+        return _col2im(cols, in_hw, hi - lo, (kh, kw), stride, padding, dilation, out_hw)
+    parts = _split_samples(run, n, sample_bytes, o // groups, g.itemsize)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None, gcols=None):
@@ -276,15 +292,15 @@ def _conv_weight_grad(x, g, kernel, stride, padding, dilation, groups, cols=None
     n, o = g.shape[:2]
     if gcols is None:
         gcols = _channel_major(g, groups)                        # (G, O/G, N*oH*oW)
-    if cols is not None:
-        dw = np.matmul(gcols, cols.transpose(0, 2, 1))           # (G, O/G, C/G*kH*kW)
-        return dw.reshape(o, -1, kernel[0], kernel[1])
     out_hw = tuple(g.shape[2:])
     plane = out_hw[0] * out_hw[1]
-    dw = 0
-    for n0, n1 in _sample_chunks(n, _cols_sample_bytes(x.shape[1], kernel, out_hw, x.itemsize)):
-        c = _im2col(x[n0:n1], kernel, stride, padding, dilation, out_hw, groups)
-        dw = dw + np.matmul(gcols[:, :, n0 * plane:n1 * plane], c.transpose(0, 2, 1))
+    sample_bytes = _cols_sample_bytes(x.shape[1], kernel, out_hw, x.itemsize)
+
+    def run(n0, n1):                                             # these samples' part of dw
+        c = cols[:, :, n0 * plane:n1 * plane] if cols is not None else \
+            _im2col(x[n0:n1], kernel, stride, padding, dilation, out_hw, groups)
+        return np.matmul(gcols[:, :, n0 * plane:n1 * plane], c.transpose(0, 2, 1))
+    dw = sum(_split_samples(run, n, sample_bytes, o // groups, x.itemsize))
     return dw.reshape(o, -1, kernel[0], kernel[1])
 
 
@@ -299,12 +315,14 @@ def _conv_grads_adjoint(x, g, w, pad, dilation, groups):
     o, cg, kh, kw = w.shape
     flipped = _flipped_kernel(w, groups).reshape(groups, cg, -1)  # (G, C/G, O/G*kH*kW)
     dx = np.empty(x.shape, dtype=g.dtype)
-    dw = 0
-    for n0, n1 in _sample_chunks(n, _cols_sample_bytes(o, (kh, kw), in_hw, g.itemsize)):
+    sample_bytes = _cols_sample_bytes(o, (kh, kw), in_hw, g.itemsize)
+
+    def run(n0, n1):                                 # dx of samples [n0, n1), their part of dw
         cols = _im2col(g[n0:n1], (kh, kw), (1, 1), pad, dilation, in_hw, groups)
         part = np.matmul(flipped, cols)                          # (G, C/G, nb*H*W)
         dx[n0:n1] = part.reshape(c, n1 - n0, in_hw[0], in_hw[1]).transpose(1, 0, 2, 3)
-        dw = dw + np.matmul(cols, _channel_major(x[n0:n1], groups).transpose(0, 2, 1))
+        return np.matmul(cols, _channel_major(x[n0:n1], groups).transpose(0, 2, 1))
+    dw = sum(_split_samples(run, n, sample_bytes, cg, g.itemsize))
     dw = dw.reshape(groups, o // groups, kh, kw, cg)[:, :, ::-1, ::-1]  # (G, O/G*kk, C/G) above
     return dx, np.ascontiguousarray(dw.transpose(0, 1, 4, 2, 3)).reshape(o, cg, kh, kw)
 

@@ -9,7 +9,7 @@ the graph, as in PyTorch.
 """
 import numpy as np
 
-from ..engine import grad_mode
+from ..engine import grad_mode, parallel
 from ..engine.function import Op
 from ..engine.tensor import _make
 
@@ -40,7 +40,9 @@ def _channel_sum(a):
     n, c, length = a.shape
     if length < 16:
         return a.sum(axis=2).sum(axis=0)
-    return (a.reshape(n * c, length) @ np.ones(length, dtype=a.dtype)).reshape(n, c).sum(axis=0)
+    with parallel.one_blas_thread():  # BLAS's threads would spin on after, taking a core
+        rows = a.reshape(n * c, length) @ np.ones(length, dtype=a.dtype)
+    return rows.reshape(n, c).sum(axis=0)
 
 
 def _channel_dot(a, b):
