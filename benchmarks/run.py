@@ -291,11 +291,19 @@ def gemm_gflops():
 
 
 def count_flops(step_t):
-    """GEMM-like FLOPs (matmul, conv, attention; forward and backward) of one torch step."""
+    """GEMM-like FLOPs (matmul, conv, attention; forward and backward) of one torch step.
+
+    Counted with oneDNN off: torch's CPU LSTM is then a GEMM per step, which the counter sees,
+    instead of one fused oneDNN kernel, which it would count as no FLOPs at all."""
+    import warnings
+
+    import torch
     from torch.utils.flop_counter import FlopCounterMode
     counter = FlopCounterMode(display=False)
-    with counter:
-        step_t()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the flags' note about TF32 on Intel GPUs
+        with torch.backends.mkldnn.flags(enabled=False), counter:
+            step_t()
     return float(counter.get_total_flops())
 
 
