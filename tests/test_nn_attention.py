@@ -597,3 +597,21 @@ def test_sdpa_hypothesis(batch, L, S, E, Ev, bcast, mask, causal, seed):
           lambda a, b, c: TF.scaled_dot_product_attention(a, b, c, attn_mask=mt,
                                                           is_causal=t_causal),
           q, k, v, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("is_causal", [False, True])
+@pytest.mark.parametrize("lq,s,e", [(3, 3, 0), (2, 0, 4), (0, 3, 4), (0, 0, 4)])
+def test_sdpa_with_empty_dims_matches_torch(is_causal, lq, s, e):
+    """No keys give zeros, no queries an empty output, E = 0 uniform weights (as torch)."""
+    rng = np.random.default_rng(0)
+    qa, ka = rng.standard_normal((2, lq, e)), rng.standard_normal((2, s, e))
+    va, ga = rng.standard_normal((2, s, 5)), rng.standard_normal((2, lq, 5))
+    res = []
+    for m in (kindling, torch):
+        q, k, v = (m.tensor(a.astype(np.float32), requires_grad=True) for a in (qa, ka, va))
+        y = m.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=is_causal)
+        (y * m.tensor(ga.astype(np.float32))).sum().backward()
+        res.append([y.detach().numpy(), q.grad.numpy(), k.grad.numpy(), v.grad.numpy()])
+    for a, b in zip(*res):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -138,9 +138,6 @@ BINARY = [
     ("op_pow", lambda a, b: a ** b, lambda a, b: a ** b, (0.3, 2.5), (-2.0, 2.0)),
 ]
 BINARY_IDS = [b[0] for b in BINARY]
-# ops whose gradient PyTorch does not define at all (kindling gives zeros)
-NO_TORCH_GRAD = {"floor_divide", "op_floordiv"}
-
 SHAPE_PAIRS = [((3, 4), (3, 4)), ((3, 1, 4), (2, 4)), ((4,), (2, 3, 4)), ((), (3,)),
                ((2, 3), ()), ((), ()), ((0, 3), (3,)), ((1, 3), (2, 1))]
 
@@ -460,10 +457,16 @@ def test_integer_division_by_zero_raises():
     assert K.isinf(K.tensor([3, 4]) / 0).all()  # true division gives inf, as in torch
 
 
-def test_floor_divide_and_rounded_div_gradients_are_zero():
-    x = K.tensor([3.5, -2.0], requires_grad=True)
-    (x // 2 + K.div(x, 3, rounding_mode="trunc")).sum().backward()
-    assert x.grad.tolist() == [0.0, 0.0]
+def test_rounded_div_gradients_are_zero_and_floor_divide_has_none():
+    """As in torch: div with a rounding mode is piecewise constant (zero gradient), while
+    floor_divide (and //) defines no derivative, so backward through it raises."""
+    for m in (K, torch):
+        x = m.tensor([3.5, -2.0], requires_grad=True)
+        (m.div(x, 2, rounding_mode="floor") + m.div(x, 3, rounding_mode="trunc")).sum().backward()
+        assert x.grad.tolist() == [0.0, 0.0]
+        for y in (x // 2, m.floor_divide(x, m.tensor([2.0, 3.0]))):
+            with pytest.raises(RuntimeError, match="derivative for aten::floor_divide"):
+                y.sum().backward()
 
 
 def test_pow_integer_negative_exponent_raises():

@@ -63,6 +63,10 @@ class Attention(Op):
                 np.copyto(s, s.dtype.type(-np.inf), where=block)
             else:
                 s = np.where(block, s.dtype.type(-np.inf), s)
+        if s.shape[-1] == 0:  # no keys: the output is the empty sum, zeros (as in PyTorch)
+            ctx.save_for_backward(q, k, v)
+            ctx.scale, ctx.keep = scale, keep
+            return np.matmul(s, va), s
         m = np.max(s, axis=-1, keepdims=True)
         dead = None
         if safe:
@@ -269,11 +273,18 @@ def _causal_backward_graph(q, k, v, g, scale, need):
     return gq, gk, gv
 
 
+def _default_scale(query):
+    """1/sqrt(E); with E = 0 every score is an empty sum, 0, and so is each scaled one (PyTorch
+    scales q and k before their product, so its scores stay 0, not 0 * inf)."""
+    e = query.shape[-1]
+    return 1.0 / math.sqrt(e) if e else 1.0
+
+
 def causal_attention(query, key, value, scale=None):
     """softmax(q k^T * scale + causal mask) @ v, the mask top-left aligned (query i sees keys
     0..i): scaled_dot_product_attention(..., is_causal=True) without dropout or attn_mask."""
     if scale is None:
-        scale = 1.0 / math.sqrt(query.shape[-1])
+        scale = _default_scale(query)
     return CausalAttention.apply(query, key, value, float(scale))
 
 
@@ -285,7 +296,7 @@ def attention(query, key, value, bias=None, block=None, scale=None, dropout_p=0.
     probabilities before the product with v; the weights returned are those after dropout (the
     ones actually used, as MultiheadAttention returns them)."""
     if scale is None:
-        scale = 1.0 / math.sqrt(query.shape[-1])
+        scale = _default_scale(query)
     keep = None
     if not 0.0 <= dropout_p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")

@@ -186,6 +186,19 @@ class RoundedDiv(Op):
         return zero, zero, None
 
 
+class FloorDivide(RoundedDiv):
+    """floor_divide: div(rounding_mode='floor'), but, as in PyTorch, with no derivative."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return RoundedDiv.forward(ctx, a, b, "floor")
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented (use "
+                           "torch.div(a, b, rounding_mode='floor'), whose gradient is zero)")
+
+
 def _modulo(ctx, a, b, np_op, name):
     _save_pair(ctx, a, b)
     x, y = operands(a, b, name)
@@ -917,8 +930,8 @@ def true_divide(input, other):
 
 
 def floor_divide(input, other):
-    """input // other, rounded toward -inf (PyTorch defines no gradient; kindling gives zeros)."""
-    return RoundedDiv.apply(input, other, "floor")
+    """input // other, rounded toward -inf. Backward through it raises, as in PyTorch."""
+    return FloorDivide.apply(input, other)
 
 
 def remainder(input, other):
