@@ -424,6 +424,29 @@ def write_results(machine, rows, out_dir):
         f.write("\n".join(lines) + "\n")
 
 
+def profile(name, threads, steps=10):
+    """Where a kindling step's time goes, by function (own time). cProfile sees only the main
+    thread: work handed to kindling's other threads shows up as time waiting in `acquire`."""
+    import cProfile
+    import pstats
+
+    import kindling
+    kindling.set_num_threads(threads)
+    kindling.manual_seed(0)
+    step = WORKLOADS[name][0](kindling)
+    for _ in range(3):
+        step()
+    profiler = cProfile.Profile()
+    t = time.perf_counter()
+    profiler.enable()
+    for _ in range(steps):
+        step()
+    profiler.disable()
+    print(f"{name}: {(time.perf_counter() - t) / steps * 1e3:.1f} ms per step under cProfile, "
+          f"{threads} thread(s), {steps} steps")
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(WORKLOADS) + ["import"], action="append",
@@ -436,10 +459,15 @@ def main(argv=None):
     parser.add_argument("--no-memory", action="store_true", help="skip peak-memory subprocesses")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                                       "results"))
+    parser.add_argument("--profile", choices=sorted(WORKLOADS), default=None,
+                        help="instead of timing: cProfile 10 kindling steps of this workload and "
+                             "print the 30 functions with the most own time")
     parser.add_argument("--_memory", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._memory:
         return _peak_memory_child(*args._memory)
+    if args.profile:
+        return profile(args.profile, args.threads)
 
     import kindling
     import torch
