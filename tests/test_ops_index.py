@@ -534,6 +534,29 @@ def test_inplace_on_view_reaches_base_and_args():
     same(fn2, r(3, 3), r(3))
 
 
+def test_views_made_before_an_inplace_op_see_it_in_their_gradients():
+    """Like PyTorch, an in-place op through the base or any view changes the grad_fn of every
+    other view made earlier (here each in-place op scales, so a stale view would miss it)."""
+    def through_sibling(m, a, b):
+        x = a * 1
+        first, last, middle = x[0], x[2:], x[1:3]        # middle overlaps the rewritten rows
+        col = x.t()[1]                                   # a view of a view, transposed
+        x[1:3].mul_(b)
+        return (first * 2).sum() + (last * 3).sum() + (middle * middle).sum() + \
+            (col * b[1]).sum() + (x * 7).sum()
+
+    same(through_sibling, r(4, 3), r(3))
+
+    def through_base(m, a, b):
+        x = a * 1
+        row, flat = x[1], x.reshape(-1)
+        x.mul_(b)                                        # the base itself, in place
+        x[0].add_(row)                                   # then a view, reading another view
+        return (row * 5).sum() + (flat * flat).sum()
+
+    same(through_base, r(3, 3), r(3))
+
+
 def test_inplace_on_view_gradgradcheck():
     a = kindling.tensor(rng.standard_normal((3, 2)), requires_grad=True)
 

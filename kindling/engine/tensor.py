@@ -406,6 +406,9 @@ class Tensor:
         if node is not None and node._out_array is not None:
             # The node's saved output is now this tensor's memory and version.
             node._out_array, node._out_vc, node._out_version = self._array, self._vc, self._vc[0]
+        if "_views" in self.__dict__:
+            from ..ops.index import refresh_views  # views made earlier now read the new value
+            refresh_views(self)
         return self
 
     def _write(self, array, op_name):

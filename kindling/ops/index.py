@@ -7,6 +7,8 @@ Everything reduces to two ops on NumPy keys:
                              gradient is g for x (zeroed where overwritten) and g[key] for v.
 gather, scatter*, index_select/add/fill/copy, take, put_ and masked_* build a key and call them.
 """
+import weakref
+
 import numpy as np
 
 from ..engine import grad_mode
@@ -202,6 +204,7 @@ def _getitem_key(input, key, advanced, masks_only):
     if not advanced:
         out._vc = input._vc
         out._base = input._base if input._base is not None else input
+        register_view(out)
     return out
 
 
@@ -747,7 +750,7 @@ def inplace_on_view(view, op_name, compute, *args, **kwargs):
     """An in-place op on a view of a tensor that requires grad (PyTorch's CopySlices): the base
     is rewritten as `base_old` with the view's elements replaced by `compute(view_old)`, and the
     view's grad_fn becomes a slice of the new base, so gradients reach the base's history and the
-    op's other inputs. Other views made earlier keep their old grad_fn (unlike PyTorch)."""
+    op's other inputs; so do the grad_fns of the base's other views (see refresh_views)."""
     base = view._base
     if base.grad_fn is None:
         raise RuntimeError(f"{op_name}: a view of a leaf Variable that requires grad is being used "
@@ -772,4 +775,59 @@ def inplace_on_view(view, op_name, compute, *args, **kwargs):
     new_view = GetItem.apply(base.reshape(-1), key, True, True)
     view.grad_fn, view._output_nr = new_view.grad_fn, new_view._output_nr
     view._requires_grad = True
+    refresh_views(base, skip=view)
     return view
+
+
+class _Views:
+    """Weak references to a base's views; dead ones are dropped whenever the list has doubled,
+    so a long-lived base sliced in a loop does not collect them without bound."""
+    __slots__ = ("refs", "prune_at")
+
+    def __init__(self):
+        self.refs, self.prune_at = [], 64
+
+    def add(self, view):
+        self.refs.append(weakref.ref(view))
+        if len(self.refs) >= self.prune_at:
+            self.refs = [r for r in self.refs if r() is not None]
+            self.prune_at = max(64, 2 * len(self.refs))
+
+    def live(self):
+        views = [w for w in (r() for r in self.refs) if w is not None]
+        self.refs = [weakref.ref(w) for w in views]
+        return views
+
+
+def register_view(view):
+    """Remember a view recorded in the graph in its base, so that an in-place op on the base or
+    on any of its views can re-derive the view's grad_fn (refresh_views). Views of leaves need
+    none: an in-place op on a leaf that requires grad, or on its views, is an error."""
+    base = view._base
+    if view.grad_fn is None or base.grad_fn is None:
+        return
+    views = base.__dict__.get("_views")
+    if views is None:
+        views = base.__dict__["_views"] = _Views()
+    views.add(view)
+
+
+def refresh_views(base, skip=None):
+    """After an in-place op changed `base` (directly or through a view), point every other live
+    view's grad_fn at the base's new value, as PyTorch regenerates a view's grad_fn once its
+    base's version moved on: otherwise gradients through such a view would skip the op."""
+    views = base.__dict__.get("_views")
+    if views is None:
+        return
+    live = views.live()
+    flat = None
+    for w in live:
+        if w is skip or not w._requires_grad and w.grad_fn is None:
+            continue
+        positions = _view_positions(w, base)
+        if positions is None:  # no longer shares the base's memory (its .data was replaced)
+            continue
+        if flat is None:
+            flat = base.reshape(-1)
+        fresh = GetItem.apply(flat, (positions, Ellipsis), True, True)
+        w.grad_fn, w._output_nr, w._requires_grad = fresh.grad_fn, fresh._output_nr, True

@@ -11,13 +11,14 @@ from ..engine.function import Op
 from ..engine.tensor import Tensor, Size, _make
 from ..engine.broadcast import broadcast_to as _broadcast_to
 from ._util import shape_args, wrap_dim
-from .index import getitem, index_select
+from .index import getitem, index_select, register_view
 
 
 def _view_of(out, input):
     """Mark `out` as a view of `input`: same version counter, same root base (as in PyTorch)."""
     out._vc = input._vc
     out._base = input._base if input._base is not None else input
+    register_view(out)
     return out
 
 
