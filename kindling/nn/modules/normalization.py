@@ -1,8 +1,6 @@
 """LayerNorm, GroupNorm and LocalResponseNorm layers."""
-from ... import creation
 from ...ops import norm as N
-from .. import init
-from ..parameter import Parameter
+from ._affine import add_affine, reset_affine
 from .module import Module
 
 __all__ = ["LayerNorm", "GroupNorm", "LocalResponseNorm"]
@@ -27,22 +25,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(creation.empty(self.normalized_shape, dtype=dtype))
-            if bias:
-                self.bias = Parameter(creation.empty(self.normalized_shape, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine(self, elementwise_affine, self.normalized_shape, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         return N.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -62,22 +49,11 @@ class GroupNorm(Module):
             raise ValueError("num_channels must be divisible by num_groups")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = Parameter(creation.empty(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(creation.empty(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        add_affine(self, affine, num_channels, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input):
         return N.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
