@@ -43,6 +43,16 @@ def test_split_batch_shares_out_ranges_in_order(two_threads):
     assert parallel.split_batch(fn, 100) == [(0, 50), (50, 100)]     # one range per thread
 
 
+def test_work_split_inside_a_pool_thread_runs_in_place(two_threads):
+    """A split inside work already handed to the pool must not wait on the pool it occupies."""
+    def inner(lo, hi):
+        return parallel.parallel_ranges(lambda a, b: (a, b), 100, 10) + \
+            parallel.split_batch(lambda a, b: (a, b), 100, 10)
+
+    results = parallel.parallel_ranges(inner, 2, 1)  # the second half runs on a pool thread
+    assert results[1] == [(0, 100), (0, 50), (50, 100)]
+
+
 def test_split_batch_errors_reach_the_caller(two_threads):
     def fn(lo, hi):
         if lo >= 50:

@@ -18,6 +18,7 @@ import threading
 import numpy as np
 
 _pool = {"size": 0, "executor": None, "default_threads": None}
+_WORKER_PREFIX = "kindling-intra-op"
 _blas = {"controllers": None, "depth": 0, "saved": (), "lock": threading.Lock()}
 
 
@@ -36,7 +37,7 @@ def _executor(workers):
         from concurrent.futures import ThreadPoolExecutor
         if _pool["executor"] is not None:
             _pool["executor"].shutdown(wait=False)
-        _pool["executor"] = ThreadPoolExecutor(workers, thread_name_prefix="kindling")
+        _pool["executor"] = ThreadPoolExecutor(workers, thread_name_prefix=_WORKER_PREFIX)
         _pool["size"] = workers
     return _pool["executor"]
 
@@ -46,7 +47,7 @@ def parallel_ranges(fn, n, min_items):
     threads (the caller's thread takes the first range), and return the results in range order.
     fn must write disjoint outputs."""
     parts = min(num_threads(), n // max(min_items, 1))
-    if parts < 2:
+    if parts < 2 or _in_worker():
         return [fn(0, n)]
     bounds = [n * i // parts for i in range(parts + 1)]
     pool = _executor(parts - 1)
@@ -56,6 +57,12 @@ def parallel_ranges(fn, n, min_items):
     finally:
         rest = [future.result() for future in futures]
     return [first] + rest
+
+
+def _in_worker():
+    """Whether this is one of the pool's threads: work split from there would wait on the pool
+    it occupies, so it runs in place."""
+    return threading.current_thread().name.startswith(_WORKER_PREFIX)
 
 
 def _blas_controllers():
@@ -123,7 +130,7 @@ def split_batch(fn, n, min_items=1, max_items=None):
     parts = threads if max_items is None else max(threads, -(-n // max(max_items, 1)))
     parts = max(1, min(parts, n // max(min_items, 1)))
     ranges = [(n * i // parts, n * (i + 1) // parts) for i in range(parts)]
-    if threads < 2 or _blas["depth"]:
+    if threads < 2 or _blas["depth"] or _in_worker():
         return [fn(lo, hi) for lo, hi in ranges]
     with _OneBlasThread():  # also when too small to split: no BLAS threads left spinning
         if len(ranges) == 1:
