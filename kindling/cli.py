@@ -5,6 +5,7 @@
     kindling evaluate runs/logreg/best.kdl          # accuracy and confusion matrix
     kindling train --task char-lstm --data-dir DIR --steps 300 --out runs/lstm
     kindling generate runs/lstm/model.kdl --prompt "ROMEO:" --top-p 0.9 --seed 0
+    kindling predict runs/sentiment/model.kdl "the food was not good"   # also seq2seq, word2vec
 
 `train` splits the dataset into training and validation parts (stratified, seeded by
 --split-seed, so every run of a dataset validates on the same examples), trains with
@@ -26,7 +27,9 @@ function or one line.
 registry) runs the shared training loop of kindling/text/tasks.py on the text data in
 --data-dir, prints the task's metric (validation loss, BLEU, accuracy and negation probes,
 nearest neighbours), and saves `model.kdl` (state_dict + config + vocabulary) and
-`metrics.json`. `generate` rebuilds a character LM from such a checkpoint and prints text.
+`metrics.json`. `generate` rebuilds a character LM from such a checkpoint and prints text;
+`predict` rebuilds the others and classifies sentences (sentiment), translates them (seq2seq)
+or lists nearest neighbours and analogies (word2vec).
 
 User errors (bad arguments, a missing file, a missing optional dependency) print one line on
 stderr and exit with status 2; no traceback.
@@ -35,6 +38,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -474,6 +478,23 @@ def build_parser():
     gen.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
     gen.add_argument("--threads", type=_positive(int), default=1, help="BLAS threads")
     gen.set_defaults(run=run_generate)
+
+    predict = commands.add_parser(
+        "predict", help="use a sentiment, seq2seq or word2vec checkpoint on new input",
+        description="Rebuild the model saved by `kindling train --task sentiment|seq2seq|"
+                    "word2vec` and run it on each INPUT: classify a sentence (sentiment), "
+                    "translate it (seq2seq), or list a word's nearest neighbours, or answer "
+                    "'a - b + c' analogies (word2vec).")
+    predict.add_argument("checkpoint", help="model.kdl written by `kindling train --task ...`")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT",
+                         help="sentences (sentiment, seq2seq) or words (word2vec)")
+    predict.add_argument("--beam-width", type=_positive(int), default=1,
+                         help="seq2seq: beams (default: 1, greedy decoding)")
+    predict.add_argument("--max-len", type=_positive(int), default=15,
+                         help="seq2seq: most target tokens (default: 15)")
+    predict.add_argument("-k", type=_positive(int), default=6,
+                         help="word2vec: neighbours per word (default: 6)")
+    predict.set_defaults(run=run_predict)
     return parser
 
 
@@ -744,7 +765,7 @@ def _run_train_task(args):
 def run_generate(args):
     import kindling
     from .generate import generate
-    from .text.tasks import load_char_lm
+    from .text.tasks import load_task_model
     from .threads import set_num_threads
     set_num_threads(args.threads)
     if not os.path.isfile(args.checkpoint):
@@ -763,7 +784,7 @@ def run_generate(args):
         raise CLIError(f"generate needs a char-lstm, char-gru or char-gpt checkpoint; "
                        f"{args.checkpoint} is a {task!r} checkpoint")
     try:
-        model, vocab = load_char_lm(ckpt)
+        model, vocab = load_task_model(ckpt)
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         raise CLIError(f"cannot rebuild the model of {args.checkpoint} ({type(e).__name__}: "
                        f"{e})") from None
@@ -845,6 +866,51 @@ def format_confusion(counts, classes):
     for name, row in zip(classes, counts):
         lines.append(name.rjust(width) + "".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)
+
+
+_ANALOGY = re.compile(r"^\s*(\S+)\s*-\s*(\S+)\s*\+\s*(\S+)\s*$")
+
+
+def run_predict(args):
+    import kindling
+    from .text import tasks
+    if not os.path.isfile(args.checkpoint):
+        raise CLIError(f"no such checkpoint file: {args.checkpoint}")
+    try:
+        ckpt = kindling.load(args.checkpoint)
+        task = ckpt["task"]
+    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as e:
+        raise CLIError(f"{args.checkpoint} is not a checkpoint written by `kindling train "
+                       f"--task` ({type(e).__name__}: {e})") from None
+    if task not in ("sentiment", "seq2seq", "word2vec"):
+        raise CLIError(f"predict needs a sentiment, seq2seq or word2vec checkpoint; "
+                       f"{args.checkpoint} is a {task!r} checkpoint"
+                       + (" (use `kindling generate`)" if task.startswith("char-") else ""))
+    try:
+        model, vocab = tasks.load_task_model(ckpt)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CLIError(f"cannot rebuild the model of {args.checkpoint} ({type(e).__name__}: "
+                       f"{e})") from None
+    if task == "sentiment":
+        for text, (label, p) in zip(args.inputs,
+                                    tasks.classify_sentiment(model, vocab, args.inputs)):
+            print(f"{('negative', 'positive')[label]} {p:.2f}  {text}")
+    elif task == "seq2seq":
+        for text, out in zip(args.inputs, tasks.translate(model, vocab, args.inputs,
+                                                          args.beam_width, args.max_len)):
+            print(f"{text} -> {out}")
+    else:
+        for text in args.inputs:
+            analogy = _ANALOGY.match(text)
+            words = tuple(w.lower() for w in (analogy.groups() if analogy else (text.strip(),)))
+            unknown = [w for w in words if w not in model.vocab.stoi]
+            if unknown:
+                raise CLIError(f"not in the word2vec vocabulary: {', '.join(unknown)}")
+            # analogy(k=1) returns the bare word; ask for two to get the cosines too
+            near = model.analogy(*words, k=max(args.k, 2))[:args.k] if analogy else \
+                model.nearest(words[0], args.k)
+            print(f"{text}: " + ", ".join(f"{w} {c:.2f}" for w, c in near))
+    return 0
 
 
 def run_evaluate(args):

@@ -87,22 +87,57 @@ def test_char_gpt_train_and_generate(capsys, tmp_path):
 
 
 def test_sentiment_reports_accuracy_and_negations(capsys, tmp_path):
-    stdout = train(capsys, str(tmp_path), "sentiment", "--steps", "3", "--hidden", "16")
+    stdout = train(capsys, str(tmp_path), "sentiment", "--steps", "30", "--hidden", "16")
     assert re.search(r"BiLSTM test accuracy 0\.\d{3}", stdout)
     assert "the food was not good" in stdout and "the movie was not bad" in stdout
+    # `predict` rebuilds the saved model: the same labels the training run printed
+    probes = dict((line.split("| ")[1], int(line.split()[1]))
+                  for line in stdout.splitlines() if line.startswith("  BiLSTM "))
+    status, out, _ = run(capsys, "predict", tmp_path / "model.kdl", *probes)
+    assert status == 0
+    lines = out.splitlines()
+    assert len(lines) == len(probes)
+    for line, (probe, label) in zip(lines, probes.items()):
+        name, prob, text = line.split(" ", 2)
+        assert text.strip() == probe and name == ("negative", "positive")[label]
+        assert 0.5 <= float(prob) <= 1.0
 
 
-def test_seq2seq_reports_bleu(capsys, tmp_path):
-    stdout = train(capsys, str(tmp_path), "seq2seq", "--steps", "3", "--hidden", "16",
+def test_seq2seq_reports_bleu_and_predict_translates_as_in_training(capsys, tmp_path):
+    stdout = train(capsys, str(tmp_path), "seq2seq", "--steps", "30", "--hidden", "16",
                    "--max-pairs", "1000", "--eval-size", "10")
     assert re.search(r"test BLEU-4 greedy \d+\.\d\d, beam\(4\) \d+\.\d\d", stdout)
     ckpt = kindling.load(str(tmp_path / "model.kdl"))
     assert set(ckpt["vocab"]) == {"src", "tgt"}
+    # the printed examples are greedy translations of held-out sources
+    examples = [re.match(r"  (.+?) +-> (.*?) +\(ref: ", line).groups()
+                for line in stdout.splitlines() if " -> " in line and "(ref: " in line]
+    assert examples
+    status, out, _ = run(capsys, "predict", tmp_path / "model.kdl",
+                         *[src for src, _ in examples])
+    assert status == 0
+    assert out.splitlines() == [f"{src} -> {hyp}" for src, hyp in examples]
+    status, out, _ = run(capsys, "predict", tmp_path / "model.kdl", examples[0][0],
+                         "--beam-width", "3")
+    assert status == 0 and out.startswith(f"{examples[0][0]} -> ")
 
 
-def test_word2vec_reports_neighbours(capsys, tmp_path):
+def test_word2vec_reports_neighbours_and_predict_finds_the_same(capsys, tmp_path):
     stdout = train(capsys, str(tmp_path), "word2vec", "--steps", "3", "--hidden", "8")
-    assert re.search(r"  king  : \w+ -?\d\.\d\d", stdout)
+    printed = re.search(r"  king  : (.+)", stdout)
+    assert printed and re.match(r"\w+ -?\d\.\d\d", printed.group(1))
+    status, out, _ = run(capsys, "predict", tmp_path / "model.kdl", "King", "king - man + woman",
+                         "-k", "6")
+    assert status == 0
+    king, analogy = out.splitlines()
+    assert king == f"King: {printed.group(1)}"
+    assert re.match(r"king - man \+ woman: (\w+ -?\d\.\d\d, ){5}\w+ -?\d\.\d\d$", analogy)
+    # the vocabulary keeps its counts, so the rebuilt model's noise distribution is the same
+    from kindling.text.tasks import load_task_model
+    model, _ = load_task_model(kindling.load(str(tmp_path / "model.kdl")))
+    assert model.counts.sum() > 0 and abs(model.noise.sum() - 1) < 1e-6
+    status, _, err = run(capsys, "predict", tmp_path / "model.kdl", "zzzxq")
+    assert status == 2 and "not in the word2vec vocabulary: zzzxq" in err
 
 
 @pytest.mark.parametrize("make", ["garbage", "missing", "image-checkpoint", "sentiment"])
@@ -125,6 +160,20 @@ def test_train_task_errors_are_one_line(capsys, tmp_path):
         status, _, err = run(capsys, "train", "--task", "char-gpt", "--out", tmp_path / "o",
                              *argv)
         assert status == 2 and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("make", ["garbage", "missing", "char-lstm"])
+def test_predict_bad_checkpoint_is_one_line(capsys, tmp_path, lstm_checkpoint, make):
+    path = tmp_path / "model.kdl"
+    if make == "garbage":
+        path.write_text("not a checkpoint")
+    elif make == "char-lstm":
+        path = lstm_checkpoint
+    status, out, err = run(capsys, "predict", path, "hello")
+    assert status == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and err.startswith("kindling predict: error:")
+    if make == "char-lstm":
+        assert "use `kindling generate`" in err
 
 
 def test_prompt_outside_vocabulary(capsys, lstm_checkpoint):

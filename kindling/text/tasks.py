@@ -9,8 +9,10 @@ steps, prints progress through `log`, and returns a result dict:
      "vocab": dict (or {"src": dict, "tgt": dict}), "metrics": {name: float},
      "summary": str (one line), "extra": {...task-specific outputs}}
 
-`checkpoint(result)` turns it into the data-only dict written by kindling.save; `load_char_lm`
-rebuilds a character LM and its vocabulary from such a checkpoint.
+`checkpoint(result)` turns it into the data-only dict written by kindling.save;
+`load_task_model` rebuilds the model and its vocabulary from such a checkpoint, and
+`classify_sentiment` / `translate` (and the model's own `nearest` / `analogy` for word2vec,
+`kindling.generate` for the character models) use it on new input.
 
 This module imports models and optimizers, so it sits above kindling.models in the dependency
 order; kindling.text/__init__ does not import it (import kindling.text.tasks explicitly).
@@ -46,14 +48,21 @@ def _path(data_dir, *parts):
 
 
 def _vocab_dict(vocab):
-    """JSON-able vocabulary (counts left out: only the id order matters to rebuild it)."""
-    return {"class": type(vocab).__name__, "specials": list(vocab.specials),
-            "itos": list(vocab.itos[len(vocab.specials):])}
+    """JSON-able vocabulary: the id order, and the token counts where the vocabulary has them
+    (word2vec's noise and subsampling distributions are made from them)."""
+    d = {"class": type(vocab).__name__, "specials": list(vocab.specials),
+         "itos": list(vocab.itos[len(vocab.specials):])}
+    if vocab.counts:
+        d["counts"] = [int(vocab.counts.get(t, 0)) for t in d["itos"]]
+    return d
 
 
 def vocab_from_dict(d):
     kind = {"Vocab": Vocab, "CharVocab": CharVocab, "WordVocab": WordVocab}[d["class"]]
-    return kind(d["itos"], specials=d["specials"])
+    vocab = kind(d["itos"], specials=d["specials"])
+    if "counts" in d:
+        vocab.counts = dict(zip(d["itos"], d["counts"]))
+    return vocab
 
 
 def checkpoint(result, train_args=None):
@@ -63,16 +72,47 @@ def checkpoint(result, train_args=None):
             "metrics": result["metrics"], "train_args": dict(train_args or {})}
 
 
-def load_char_lm(ckpt):
-    """(model in eval mode, CharVocab) from a char-lstm / char-gpt checkpoint dict."""
-    from ..models import CharLM, CharLMConfig, GPT, GPTConfig
-    if ckpt["task"] == "char-gpt":
-        model = GPT(GPTConfig(**ckpt["config"]))
+def load_task_model(ckpt):
+    """(model in eval mode, vocabulary) from the checkpoint dict of any task; for seq2seq the
+    vocabulary is {"src": WordVocab, "tgt": WordVocab}."""
+    from .. import models
+    task, config = ckpt["task"], ckpt["config"]
+    if task == "word2vec":
+        vocab = vocab_from_dict(ckpt["vocab"])
+        model = models.Word2Vec(vocab, models.Word2VecConfig(**config))
+    elif task == "seq2seq":
+        vocab = {side: vocab_from_dict(d) for side, d in ckpt["vocab"].items()}
+        model = models.Seq2SeqGRU(models.Seq2SeqConfig(**config))
     else:
-        model = CharLM(CharLMConfig(**ckpt["config"]))
+        vocab = vocab_from_dict(ckpt["vocab"])
+        build = {"char-lstm": lambda: models.CharLM(models.CharLMConfig(**config)),
+                 "char-gru": lambda: models.CharLM(models.CharLMConfig(**config)),
+                 "char-gpt": lambda: models.GPT(models.GPTConfig(**config)),
+                 "sentiment": lambda: models.BiLSTMClassifier(models.BiLSTMConfig(**config))}
+        if task not in build:
+            raise ValueError(f"unknown task {task!r}")
+        model = build[task]()
     model.load_state_dict(ckpt["model_state"])
     model.eval()
-    return model, vocab_from_dict(ckpt["vocab"])
+    return model, vocab
+
+
+def classify_sentiment(model, vocab, sentences):
+    """[(label, probability of that label)] of a sentiment BiLSTM for raw sentences; labels
+    as in the UCI data: 0 negative, 1 positive."""
+    import kindling.nn.functional as F
+    ids, lengths = pad_batch([vocab.encode(word_tokenize(s)) for s in sentences])
+    with no_grad():
+        probs = F.softmax(model(ids, lengths), dim=1).numpy()
+    return [(int(p.argmax()), float(p.max())) for p in probs]
+
+
+def translate(model, vocabs, sentences, beam_width=1, max_len=15):
+    """Translations (space-separated tokens, as the training examples) of raw sentences."""
+    src, src_len = pad_batch([vocabs["src"].encode(word_tokenize(s)) for s in sentences])
+    with no_grad():
+        outs = model.translate(src, src_len, max_len=max_len, beam_width=beam_width)
+    return [" ".join(vocabs["tgt"].decode(o, skip_specials=True)) for o in outs]
 
 
 # --- character language models -----------------------------------------------------------------
