@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ..engine import dtypes
+from ..engine import dtypes, grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
 from ._util import operands, shape_error, inplace
@@ -444,6 +444,8 @@ class Relu(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not grad_mode.is_grad_enabled():  # first order: one pass, no float copy of the mask
+            return _make(np.multiply(g._array, ctx.mask, dtype=g._array.dtype))
         return g * _mask(ctx.mask, g)
 
 
