@@ -2,7 +2,7 @@
 
 NumPy's BLAS is multi-threaded, but its ufuncs and copies run on one core. torch splits such
 loops across its intra-op threads, so on a multi-core CPU kindling does the same for the large
-ones (optimizer updates, GELU, attention over the batch, convolution over samples): NumPy
+ones (optimizer updates, attention over the batch, convolution over samples): NumPy
 releases the GIL inside ufunc loops, copies and GEMMs, so slices given to different threads run
 at the same time. The number of threads is `kindling.set_num_threads`'s (by default BLAS's).
 
@@ -10,7 +10,9 @@ Two costs shape where work is split. A handoff to a sleeping thread costs tens t
 microseconds (measured on a 2-core VM), so slices must be large. And after each threaded GEMM,
 OpenBLAS's own threads spin for ~0.1 s waiting for the next one, holding the other cores, so
 work that mixes GEMMs with copies (convolution) runs in `split_batch`, which holds BLAS to one
-thread and gives each of kindling's threads whole slices, GEMMs included.
+thread and gives each of kindling's threads whole slices, GEMMs included. Elementwise chains
+between threaded GEMMs (a transformer's GELU) stay on one thread: split, they measured 4-5%
+slower on the GPT benchmark step, their second thread sharing a core with those spinners.
 """
 import contextlib
 import threading
@@ -170,19 +172,3 @@ def run_elementwise(update, arrays, min_items=1 << 16):
         return
     flat = [a.reshape(-1) for a in arrays]
     parallel_ranges(lambda lo, hi: update(*[f[lo:hi] for f in flat]), size, min_items)
-
-
-def map_elementwise(fn, *arrays, min_items=1 << 17):
-    """fn(*arrays) for an elementwise `fn` of same-shaped arrays, computed on slices in parallel
-    (worth it for ufunc chains heavy in arithmetic, such as GELU's normal CDF)."""
-    first = arrays[0]
-    if num_threads() < 2 or first.size < 2 * min_items or not all(
-            a.flags.c_contiguous and a.shape == first.shape for a in arrays):
-        return fn(*arrays)
-    flat = [a.reshape(-1) for a in arrays]
-    out = np.empty(first.size, np.result_type(*arrays))
-
-    def run(lo, hi):
-        out[lo:hi] = fn(*[f[lo:hi] for f in flat])
-    parallel_ranges(run, first.size, min_items)
-    return out.reshape(first.shape)
