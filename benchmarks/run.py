@@ -409,13 +409,15 @@ def write_results(machine, rows, out_dir):
 
     def cell(v, fmt="{}"):
         return "" if v is None else fmt.format(v)
-    lines = ["| workload | kindling ms | torch ms | ratio | goal | GFLOP/s | of GEMM | "
+    lines = ["| workload | kindling ms | torch ms | ratio | rounds | goal | GFLOP/s | of GEMM | "
              "kindling MiB | torch MiB | mem ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         goal = "" if r["goal"] is None else f"<= {r['goal']} {r['status']}"
+        spread = r["round_ratios"]
+        spread = f"{min(spread):.2f}-{max(spread):.2f}" if len(spread) > 1 else ""
         lines.append(f"| {r['workload']} | {r['kindling_ms']} | {r['torch_ms']} | {r['ratio']} | "
-                     f"{goal} | {cell(r['kindling_gflops'])} | "
+                     f"{spread} | {goal} | {cell(r['kindling_gflops'])} | "
                      f"{cell(r['fraction_of_gemm'], '{:.1%}')} | {cell(r['kindling_peak_mib'])} | "
                      f"{cell(r['torch_peak_mib'])} | {cell(r['memory_ratio'])} |")
     lines.append("")
@@ -453,6 +455,9 @@ def main(argv=None):
                         help="run only this workload (repeatable)")
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed steps per framework (default: per workload, 7-15)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="time every workload this many times, in turn, and report the "
+                             "medians (the machine's speed drifts over minutes)")
     parser.add_argument("--threads", type=int, default=2,
                         help="intra-op threads for both (torch.set_num_threads and "
                              "kindling.set_num_threads, which limits NumPy's BLAS pool)")
@@ -476,32 +481,48 @@ def main(argv=None):
     load = [round(v, 2) for v in os.getloadavg()]
     gemm = gemm_gflops()
     print(f"load average {load}; NumPy float32 GEMM {gemm:.1f} GFLOP/s", flush=True)
-    rows = []
     names = args.only or list(WORKLOADS) + ["import"]
+    # Rounds run every workload in turn, so each workload's timings sample the machine at
+    # several moments: its speed drifts over minutes (the GEMM rate has ranged 90-170 GFLOP/s
+    # between runs here), which a single window per workload cannot average out.
+    timed = {name: [] for name in names}                 # (kindling ms, torch ms) per round
+    info = {}                                            # flops, goal, gemm rate, memory
+    for round_no in range(args.rounds):
+        for name in names:
+            if name == "import":
+                k_ms, t_ms = import_times()
+                info.setdefault(name, (0.0, None, gemm, None, None))
+            else:
+                make, repeats = WORKLOADS[name]
+                kindling.manual_seed(0)
+                torch.manual_seed(0)
+                step_k, step_t = make(kindling), make(torch)
+                if name not in info:
+                    flops = count_flops(step_t)
+                k_ms, t_ms = measure(step_k, step_t, args.repeats or repeats or 15)
+                del step_k, step_t
+                if name not in info:
+                    gemm_now = gemm_gflops()  # the BLAS ceiling now: the load changes in a run
+                    k_mem = t_mem = None
+                    if not args.no_memory:
+                        k_mem, t_mem = peak_memory(name, args.threads)
+                    info[name] = (flops, GOALS.get(name), gemm_now, k_mem, t_mem)
+            timed[name].append((k_ms, t_ms))
+            if args.rounds > 1:
+                print(f"{name:16s} kindling {k_ms:9.2f} ms   torch {t_ms:9.2f} ms   ratio "
+                      f"{k_ms / t_ms:5.2f} (round {round_no + 1}/{args.rounds})", flush=True)
+    rows = []
     for name in names:
-        k_mem = t_mem = None
-        gemm_now = gemm
-        if name == "import":
-            k_ms, t_ms = import_times()
-            flops, goal = 0.0, None
-        else:
-            make, repeats = WORKLOADS[name]
-            kindling.manual_seed(0)
-            torch.manual_seed(0)
-            step_k, step_t = make(kindling), make(torch)
-            flops = count_flops(step_t)
-            k_ms, t_ms = measure(step_k, step_t, args.repeats or repeats or 15)
-            goal = GOALS.get(name)
-            gemm_now = gemm_gflops()  # the BLAS ceiling right now: the load changes during a run
-            del step_k, step_t
-            if not args.no_memory:
-                k_mem, t_mem = peak_memory(name, args.threads)
-        ratio = k_ms / t_ms
+        flops, goal, gemm_now, k_mem, t_mem = info[name]
+        k_ms = statistics.median(k for k, _ in timed[name])
+        t_ms = statistics.median(t for _, t in timed[name])
+        ratios = [k / t for k, t in timed[name]]
+        ratio = statistics.median(ratios)
         status = ("ok" if k_ms < IMPORT_GOAL_MS else "MISS") if name == "import" \
             else _status(ratio, goal)
         gflops = flops / (k_ms / 1e3) / 1e9 if flops else None
         rows.append({"workload": name, "kindling_ms": round(k_ms, 2), "torch_ms": round(t_ms, 2),
-                     "ratio": round(ratio, 2),
+                     "ratio": round(ratio, 2), "round_ratios": [round(r, 3) for r in ratios],
                      "goal": f"{IMPORT_GOAL_MS:.0f} ms" if name == "import" else goal,
                      "status": status, "gflop_per_step": round(flops / 1e9, 4) if flops else None,
                      "kindling_gflops": None if gflops is None else round(gflops, 2),
@@ -513,11 +534,13 @@ def main(argv=None):
                      "memory_ratio": round(k_mem / max(t_mem, 1.0), 2)
                      if k_mem is not None and t_mem is not None else None})
         r = rows[-1]
+        spread = f" (rounds {min(ratios):.2f}-{max(ratios):.2f})" if args.rounds > 1 else ""
         mem = f"   mem {k_mem:.1f}/{t_mem:.1f} MiB" if k_mem is not None and t_mem is not None \
             else ""
         print(f"{name:16s} kindling {k_ms:9.2f} ms   torch {t_ms:9.2f} ms   ratio {ratio:5.2f}"
-              f" {status:4s}" + (f"   {gflops:6.1f} GFLOP/s ({r['fraction_of_gemm']:.1%} of GEMM)"
-                                 if gflops else "") + mem, flush=True)
+              f" {status:4s}{spread}" + (f"   {gflops:6.1f} GFLOP/s "
+                                         f"({r['fraction_of_gemm']:.1%} of GEMM)"
+                                         if gflops else "") + mem, flush=True)
     machine = machine_info(args.threads, gemm, load)
     write_results(machine, rows, args.out)
     print(f"results in {args.out}/latest.{{json,md}}")

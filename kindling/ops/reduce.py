@@ -5,11 +5,12 @@ elements (max with a dim, sort, topk, median, cummax) share one differentiable g
 `_TakeAlong`, whose gradient is the matching scatter `_PutAlong` (and vice versa).
 """
 import builtins
+import math
 import warnings
 
 import numpy as np
 
-from ..engine import dtypes
+from ..engine import dtypes, grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
 from ..engine.broadcast import broadcast_to
@@ -59,6 +60,25 @@ def _restore_dims(g, in_shape, axes, keepdim):
 
 def _expand_back(g, in_shape, axes, keepdim):
     return broadcast_to(_restore_dims(g, in_shape, axes, keepdim), in_shape)
+
+
+def _expand_array(g, in_shape, axes, keepdim):
+    """_expand_back on arrays: small results as a filled array (cheaper than np.broadcast_to's
+    checks, and writable), large ones as a broadcast view (no memory)."""
+    if axes is None:
+        restored = (1,) * len(in_shape)
+    elif keepdim:
+        restored = g.shape
+    else:
+        restored = tuple(1 if i in axes else n for i, n in enumerate(in_shape))
+    g = g.reshape(restored)
+    if g.shape == tuple(in_shape):
+        return g
+    if math.prod(in_shape) <= 4096:
+        out = np.empty(in_shape, g.dtype)
+        out[...] = g
+        return out
+    return np.broadcast_to(g, in_shape)
 
 
 def _keep(array, axes):
@@ -117,6 +137,9 @@ class Sum(Op):
 
     @staticmethod
     def backward(ctx, g):
+        if not grad_mode.is_grad_enabled():  # first order: no graph, plain arrays
+            return _make(_expand_array(g._array, ctx.in_shape, ctx.axes, ctx.keepdim)), \
+                None, None, None
         return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim), None, None, None
 
 
@@ -156,8 +179,11 @@ class Mean(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim) / builtins.max(ctx.n, 1), \
-            None, None
+        n = builtins.max(ctx.n, 1)
+        if not grad_mode.is_grad_enabled():  # first order: divide the small reduced gradient
+            scaled = np.divide(g._array, n, dtype=g._array.dtype)
+            return _make(_expand_array(scaled, ctx.in_shape, ctx.axes, ctx.keepdim)), None, None
+        return _expand_back(g, ctx.in_shape, ctx.axes, ctx.keepdim) / n, None, None
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
