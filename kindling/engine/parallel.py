@@ -117,7 +117,7 @@ def one_blas_thread():
 def split_batch(fn, n, min_items=1, max_items=None):
     """[fn(start, stop), ...] over consecutive ranges covering range(n), in range order, the
     ranges shared out between threads as each finishes its last, every thread's GEMMs on one
-    BLAS thread. Ranges hold at least `min_items` (a thread handoff costs tens of microseconds)
+    BLAS thread. Ranges hold at least `min_items` (waking a thread costs ~0.1 ms or more)
     and at most `max_items` (say, to keep each range's temporaries in cache) when BLAS can be
     held to one thread; where it cannot, and BLAS has several, the batch is one range.
 

@@ -33,7 +33,7 @@ _CHUNK_COLS_BYTES = 5 << 19
 # col2im writes straight into (N, C, H, W) when an output plane has at most this many pixels.
 _DIRECT_COL2IM_PLANE = 64
 # Each chunk of a convolution shared out between threads has at least this many bytes of
-# columns (see _split_samples): a thread handoff costs tens of microseconds.
+# columns (see _split_samples): waking a thread costs ~0.1 ms or more.
 _SPLIT_MIN_BYTES = 256 << 10
 
 
