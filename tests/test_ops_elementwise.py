@@ -95,6 +95,12 @@ UNARY = [
     ("add_alpha", lambda x: K.add(x, 1.5, alpha=2), lambda x: torch.add(x, 1.5, alpha=2),
      WIDE, True),
     ("positive", lambda x: +x * 1, lambda x: +x * 1, WIDE, True),
+    ("deg2rad", K.deg2rad, torch.deg2rad, WIDE, True),
+    ("rad2deg", K.rad2deg, torch.rad2deg, WIDE, True),
+    ("sinc", K.sinc, torch.sinc, (-3.0, 3.0, (0.0,)), True),
+    ("logit", K.logit, torch.logit, (0.05, 0.95), True),
+    ("logit_eps", lambda x: K.logit(x, eps=0.2), lambda x: torch.logit(x, eps=0.2),
+     (0.05, 0.95), True),
 ]
 UNARY_IDS = [u[0] for u in UNARY]
 
@@ -136,6 +142,8 @@ BINARY = [
     ("op_truediv", lambda a, b: a / b, lambda a, b: a / b, WIDE, NONZERO),
     ("op_mod", lambda a, b: a % b, lambda a, b: a % b, WIDE, NONZERO),
     ("op_pow", lambda a, b: a ** b, lambda a, b: a ** b, (0.3, 2.5), (-2.0, 2.0)),
+    ("copysign", K.copysign, torch.copysign, NONZERO, NONZERO),
+    ("ldexp", K.ldexp, torch.ldexp, WIDE, (-2.0, 2.0)),
 ]
 BINARY_IDS = [b[0] for b in BINARY]
 SHAPE_PAIRS = [((3, 4), (3, 4)), ((3, 1, 4), (2, 4)), ((4,), (2, 3, 4)), ((), (3,)),
@@ -205,7 +213,7 @@ def test_binary_matches_torch(name, kf, tf, da, db, shapes):
 @pytest.mark.parametrize("name,kf,tf,da,db", BINARY, ids=BINARY_IDS)
 def test_binary_python_scalar_either_side(name, kf, tf, da, db):
     if name.startswith(("where", "clamp", "lerp", "maximum", "minimum", "fmax", "fmin", "atan2",
-                        "hypot")):
+                        "hypot", "copysign", "ldexp")):
         pytest.skip("torch takes tensors only here")
     rng = rng_for(name)
     a, b = sample(da, (2, 3), rng), sample(db, (2, 3), rng)
@@ -660,7 +668,8 @@ def test_where_method_and_scalars():
 
 COVERED_ELSEWHERE = {"float_power", "rsub", "positive", "where", "isreal", "allclose", "equal",
                      "logical_not", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf",
-                     "isneginf", "floor_divide", "lerp"}  # lerp: lerp_scalar, lerp_tensor
+                     "isneginf", "floor_divide", "lerp",  # lerp: lerp_scalar, lerp_tensor
+                     "heaviside", "nextafter", "gcd", "lcm"}  # test_heaviside_nextafter_...
 
 
 def test_every_exported_op_is_tested():
@@ -690,3 +699,45 @@ def test_out_argument():
         K.div(K.ones(2, requires_grad=True), 2.0, out=K.zeros(2))
     with pytest.raises(RuntimeError, match="cast"):
         K.div(K.ones(2), 2.0, out=K.zeros(2, dtype=K.int64))
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((2, 1, 4), (3, 1)), ((4,), ())], ids=str)
+def test_heaviside_nextafter_gcd_lcm_match_torch(shapes):
+    rng = rng_for("heaviside" + str(shapes))
+    x = sample((-3.0, 3.0, (0.0,), 0.3), shapes[0], rng)
+    v = sample(WIDE, shapes[1], rng)
+    i, j = rng.integers(-30, 30, shapes[0]), rng.integers(-30, 30, shapes[1])
+    for kf, tf, a, b in ((K.heaviside, torch.heaviside, x, v), (K.nextafter, torch.nextafter, x, v),
+                         (K.gcd, torch.gcd, i, j), (K.lcm, torch.lcm, i, j)):
+        got, want = kf(K.tensor(a), K.tensor(b)), tf(torch.tensor(a), torch.tensor(b))
+        assert str(got.dtype) == str(want.dtype)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_heaviside_has_no_derivative_and_nextafter_passes_the_gradient_where_it_moves():
+    for m in (K, torch):
+        x = m.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+        with pytest.raises(RuntimeError, match="derivative for aten::heaviside"):
+            m.heaviside(x, m.tensor([0.5])).sum().backward()
+        y = m.tensor([3.0, -3.0, 2.0], requires_grad=True)       # the last: a == b
+        m.nextafter(x, y).sum().backward()
+        assert x.grad.tolist() == [1.0, 1.0, 0.0] and y.grad.tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(RuntimeError, match="gcd: expected integer tensors"):
+        K.gcd(K.tensor([1.5]), K.tensor([2.0]))
+    with pytest.raises(RuntimeError, match="different dtypes"):
+        K.heaviside(K.tensor([1.5]), K.tensor([2]))
+
+
+@pytest.mark.parametrize("name,args", [
+    ("deg2rad_", ()), ("rad2deg_", ()), ("sinc_", ()), ("logit_", (0.1,)),
+    ("copysign_", ("t",)), ("ldexp_", ("t",)), ("heaviside_", ("t",)), ("nextafter_", ("t",))])
+def test_new_inplace_methods_match_torch(name, args):
+    a = np.array([0.2, 0.0, 0.7, 0.5], np.float32)
+    b = np.array([-1.0, 0.5, 1.0, -0.0], np.float32)
+    results = []
+    for m in (K, torch):
+        x = m.tensor(a.copy())
+        out = getattr(x, name)(*[m.tensor(b) if v == "t" else v for v in args])
+        assert out is x
+        results.append(x.numpy())
+    np.testing.assert_allclose(*results, rtol=1e-6)

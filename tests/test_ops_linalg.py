@@ -114,6 +114,19 @@ def test_addmm_family(beta, alpha):
           randn(2, 3), randn(2), randn(3), rtol=1e-4)
 
 
+@pytest.mark.parametrize("name,shapes", [
+    ("addmm_", ((2, 4), (2, 3), (3, 4))), ("addmv_", ((2,), (2, 3), (3,))),
+    ("baddbmm_", ((5, 2, 4), (5, 2, 3), (5, 3, 4))), ("addbmm_", ((2, 4), (5, 2, 3), (5, 3, 4))),
+    ("addr_", ((2, 3), (2,), (3,)))])
+def test_addmm_family_in_place(name, shapes):
+    def run(i, a, b):
+        x = i * 1                         # a leaf that requires grad may not change in place
+        out = getattr(x, name)(a, b, beta=0.5, alpha=2.0)
+        assert out is x
+        return x
+    check(run, run, *[randn(*s) for s in shapes], rtol=1e-4)
+
+
 def test_addmm_beta_zero_ignores_nan():
     i = np.full((2, 2), np.nan, np.float32)
     check(lambda i, a, b: kindling.addmm(i, a, b, beta=0),

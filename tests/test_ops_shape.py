@@ -365,3 +365,36 @@ def test_random_shape_chains(shape, steps):
     (yt * torch.tensor(w)).sum().backward()
     assert tuple(xk.grad.shape) == tuple(a.shape)
     assert_close(xk.grad, xt.grad)
+
+
+@pytest.mark.parametrize("name,args", [("t_", ()), ("squeeze_", (1,)), ("squeeze_", ()),
+                                       ("unsqueeze_", (0,)), ("transpose_", (0, 2)),
+                                       ("swapaxes_", (1, 2)), ("swapdims_", (0, 1))])
+def test_inplace_view_ops_match_torch(name, args):
+    """The tensor itself becomes the view: same shape, values and gradients as torch."""
+    shape = (3, 4) if name == "t_" else (2, 1, 3)
+    a = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    res = []
+    for m in (kindling, torch):
+        w = m.tensor(a, requires_grad=True)
+        x = w * 2
+        out = getattr(x, name)(*args)
+        assert out is x
+        (x * m.tensor(np.arange(x.numel(), dtype=np.float32).reshape(tuple(x.shape)))).sum() \
+            .backward()
+        res.append((tuple(x.shape), x.detach().numpy().copy(), w.grad.numpy().copy()))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_allclose(res[0][1], res[1][1])
+    np.testing.assert_allclose(res[0][2], res[1][2])
+
+
+def test_inplace_view_ops_count_as_inplace():
+    for m in (kindling, torch):
+        leaf = m.ones(2, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            leaf.unsqueeze_(0)
+        x = leaf * 1
+        y = (x * x).sum()                       # saves x with its old shape
+        x.t_() if x.dim() == 2 else x.unsqueeze_(0)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.backward()

@@ -413,6 +413,131 @@ Trunc = _unary("Trunc", _round_like(np.trunc, "trunc"), lambda g, x, y: _zeros(g
 Frac = _unary("Frac", lambda a: a - np.trunc(a), lambda g, x, y: g, reads="", floating=False)
 
 
+Deg2rad = _unary("Deg2rad", lambda a: a * a.dtype.type(math.pi / 180),
+                  lambda g, x, y: g * (math.pi / 180), reads="")
+Rad2deg = _unary("Rad2deg", lambda a: a * a.dtype.type(180 / math.pi),
+                 lambda g, x, y: g * (180 / math.pi), reads="")
+
+
+def _sinc_grad(g, x, y):
+    # d/dx sin(pi x)/(pi x) = (cos(pi x) - sinc(x)) / x, and 0 at x = 0
+    zero = x == 0
+    safe = where(zero, 1.0, x)
+    return g * where(zero, 0.0, (cos(safe * math.pi) - y) / safe)
+
+
+Sinc = _unary("Sinc", np.sinc, _sinc_grad, reads="xy", errors=False)
+
+
+class Logit(Op):
+    """log(x / (1 - x)), x first clamped to [eps, 1 - eps] when eps is given (its gradient is
+    then 0 outside that range, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, eps):
+        ctx.save_for_backward(x)
+        ctx.eps = eps
+        a = _float(x)
+        if eps is not None:
+            a = np.clip(a, a.dtype.type(eps), a.dtype.type(1 - eps))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a / (1 - a))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        grad = g / (x * (1 - x))
+        if ctx.eps is None:
+            return grad, None
+        inside = (x >= ctx.eps) & (x <= 1 - ctx.eps)
+        return where(inside, grad, 0.0), None
+
+
+class Copysign(Op):
+    """|a| with the sign of b (floating result); gradient sign(a) * sign(result) for a, 0 at
+    a = 0, and none for b (PyTorch's rule)."""
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _save_pair(ctx, a, b)
+        x, y = _float_operands(a, b, "copysign")
+        try:
+            return np.asarray(np.copysign(x, y))
+        except ValueError:
+            raise shape_error("copysign", x, y) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, _ = _saved_pair(ctx)
+        if not ctx.needs_input_grad[0]:
+            return None, (_zeros(g) if ctx.needs_input_grad[1] else None)
+        y = ctx.output
+        zero = a == 0
+        ratio = where(zero, 0.0, y / where(zero, 1.0, a))               # sign(a) * sign(y)
+        return g * ratio, (_zeros(g) if ctx.needs_input_grad[1] else None)
+
+
+def _no_derivative(name, forward):
+    """A binary op PyTorch defines no derivative for: backward through it raises."""
+    def backward(ctx, g):
+        raise RuntimeError(f"derivative for aten::{name} is not implemented")
+    return type(name.capitalize(), (Op,), {
+        "forward": staticmethod(forward), "backward": staticmethod(backward),
+        "__doc__": f"{name}: elementwise, no derivative (as in PyTorch)."})
+
+
+def _heaviside(ctx, a, b):
+    if a._array.dtype != b._array.dtype:  # PyTorch does not promote here
+        raise RuntimeError(f"heaviside is not yet implemented for tensors with different dtypes: "
+                           f"{a.dtype.name} and {b.dtype.name}")
+    x, y = operands(a, b, "heaviside")
+    try:
+        return np.asarray(np.heaviside(x, y)).astype(np.result_type(x, y), copy=False)
+    except ValueError:
+        raise shape_error("heaviside", x, y) from None
+
+
+class Nextafter(Op):
+    """The next float after a toward b. Gradient, as in PyTorch: g for a where a != b (the
+    result is a one-ulp step from a), 0 where a == b (the result is b), and 0 for b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = operands(a, b, "nextafter")
+        if np.result_type(x).kind != "f":
+            raise RuntimeError(f"nextafter: expected floating point tensors, got "
+                               f"{np.result_type(x)}")
+        try:
+            out = np.asarray(np.nextafter(x, y))
+        except ValueError:
+            raise shape_error("nextafter", x, y) from None
+        ctx.moved = np.not_equal(x, y)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _mask(ctx.moved, g), (_zeros(g) if ctx.needs_input_grad[1] else None)
+
+
+def _integer_only(name, np_fn):
+    def forward(ctx, a, b):
+        x, y = operands(a, b, name)
+        if np.result_type(x, y).kind not in "iu":
+            raise RuntimeError(f"{name}: expected integer tensors, got "
+                               f"{np.result_type(x, y)}")
+        try:
+            return np.asarray(np_fn(x, y))
+        except ValueError:
+            raise shape_error(name, x, y) from None
+    return forward
+
+
+Heaviside = _no_derivative("heaviside", _heaviside)
+Gcd = _no_derivative("gcd", _integer_only("gcd", np.gcd))
+Lcm = _no_derivative("lcm", _integer_only("lcm", np.lcm))
+
+
 class Sigmoid(Op):
     saves_output = True
 
@@ -1130,6 +1255,55 @@ def hypot(input, other):
     return Hypot.apply(input, other)
 
 
+def deg2rad(input):
+    return Deg2rad.apply(input)
+
+
+def rad2deg(input):
+    return Rad2deg.apply(input)
+
+
+def sinc(input):
+    """sin(pi x) / (pi x), 1 at x = 0 (the normalized sinc, as torch.sinc)."""
+    return Sinc.apply(input)
+
+
+def logit(input, eps=None):
+    return Logit.apply(input, None if eps is None else float(eps))
+
+
+def copysign(input, other):
+    return Copysign.apply(input, other)
+
+
+def ldexp(input, other):
+    """input * 2 ** other, in a floating dtype (PyTorch computes it this way too)."""
+    if not isinstance(other, Tensor):
+        other = _make(np.asarray(other))
+    scale = pow(2.0, other)
+    if scale.dtype != input.dtype and input._array.dtype.kind == "f":
+        scale = scale.to(input.dtype)
+    return mul(input, scale)
+
+
+def heaviside(input, values):
+    """0 where input < 0, `values` where input == 0, 1 where input > 0; no derivative."""
+    _tensors_only("heaviside", input, values)
+    return Heaviside.apply(input, values)
+
+
+def nextafter(input, other):
+    return Nextafter.apply(input, other)
+
+
+def gcd(input, other):
+    return Gcd.apply(input, other)
+
+
+def lcm(input, other):
+    return Lcm.apply(input, other)
+
+
 def xlogy(input, other):
     return Xlogy.apply(input, other)
 
@@ -1225,7 +1399,9 @@ _INPLACE = ["add", "sub", "mul", "div", "true_divide", "floor_divide", "remainde
             "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
             "bitwise_right_shift", "clip", "absolute", "negative", "multiply", "subtract",
             "divide", "fix", "arcsin", "arccos", "arctan", "arctan2", "arcsinh", "arccosh",
-            "arctanh", "greater", "greater_equal", "less", "less_equal", "not_equal"]
+            "arctanh", "greater", "greater_equal", "less", "less_equal", "not_equal",
+            "deg2rad", "rad2deg", "sinc", "logit", "copysign", "ldexp", "heaviside",
+            "nextafter", "gcd", "lcm"]
 
 _PLAIN = ["rsub", "positive", "maximum", "minimum", "fmax", "fmin", "isnan", "isinf",
           "isfinite", "isposinf", "isneginf", "isreal", "isclose", "allclose", "equal"]

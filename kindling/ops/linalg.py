@@ -14,7 +14,7 @@ from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
 from ..engine.broadcast import broadcast_to
 from ..engine.cast import cast
-from ._util import dims_tuple, wrap_dim
+from ._util import dims_tuple, wrap_dim, inplace
 from .reduce import amax, amin, sum as _sum, where_const, _restore_dims, _squeeze, \
     _TORCH_NAMES
 
@@ -669,6 +669,9 @@ METHODS = {
     "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv, "addbmm": addbmm,
     "baddbmm": baddbmm, "addr": addr, "norm": norm, "dist": dist,
     "det": det, "inverse": lambda self: inv(self),
+    **{name + "_": inplace(fn, name + "_") for name, fn in [
+        ("addmm", addmm), ("addmv", addmv), ("addbmm", addbmm), ("baddbmm", baddbmm),
+        ("addr", addr)]},
     "__matmul__": lambda self, other: matmul(self, other) if isinstance(other, Tensor)
     else NotImplemented,
     "__rmatmul__": lambda self, other: matmul(other, self) if isinstance(other, Tensor)

@@ -939,9 +939,26 @@ METHODS = {
     "diagonal": diagonal, "diag_embed": diag_embed, "diag": diag,
     "tril_": lambda self, diagonal=0: self._apply_inplace("tril_", tril, diagonal),
     "triu_": lambda self, diagonal=0: self._apply_inplace("triu_", triu, diagonal),
-    "t_": None, "squeeze_": None, "unsqueeze_": None,
 }
-# In-place reshaping (t_, squeeze_, unsqueeze_) would change a tensor's shape under autograd's
-# feet; kindling leaves them out rather than half-support them.
-for _name in [k for k, v in METHODS.items() if v is None]:
-    del METHODS[_name]
+
+
+def _restride_inplace(name, fn):
+    """The in-place form of a view op (t_, squeeze_, unsqueeze_, transpose_, ...): the tensor
+    itself becomes the view. As in PyTorch it counts as an in-place op: refused on a leaf that
+    requires grad, and it bumps the version, so a backward that saved the old shape raises."""
+    def method(self, *args, **kwargs):
+        self._check_inplace(name)
+        result = fn(self, *args, **kwargs)
+        self._array = result._array
+        if result.grad_fn is not None:
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        self._vc[0] += 1
+        return self
+    method.__name__ = name
+    method.__doc__ = f"In-place version of {fn.__name__}: this tensor becomes the view."
+    return method
+
+
+METHODS.update({name + "_": _restride_inplace(name + "_", fn) for name, fn in [
+    ("t", t), ("squeeze", squeeze), ("unsqueeze", unsqueeze), ("transpose", transpose),
+    ("swapaxes", transpose), ("swapdims", transpose)]})
