@@ -10,7 +10,8 @@ from .amp import autocast
 __all__ = ["is_tensor", "is_storage", "numel", "is_floating_point", "is_nonzero",
            "set_printoptions", "get_printoptions", "use_deterministic_algorithms",
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
-           "set_float32_matmul_precision", "get_float32_matmul_precision", "compile", "autocast"]
+           "set_float32_matmul_precision", "get_float32_matmul_precision", "compile", "autocast",
+           "finfo", "iinfo", "promote_types", "can_cast", "is_complex", "is_signed"]
 
 
 def is_tensor(obj):
@@ -27,6 +28,68 @@ def numel(input):
 
 def is_floating_point(input):
     return input.is_floating_point()
+
+
+def is_complex(input):
+    return False  # kindling has no complex dtypes
+
+
+def is_signed(input):
+    return input.dtype.is_signed
+
+
+class finfo:
+    """Machine limits of a floating dtype: bits, eps, max, min, tiny (= smallest_normal),
+    resolution, dtype, as torch.finfo (default: the default float dtype)."""
+
+    def __init__(self, type=None):  # noqa: A002 - PyTorch's parameter name
+        from .engine import dtypes
+        d = dtypes.get_default_dtype() if type is None else type
+        if not d.is_floating_point:
+            raise TypeError(f"torch.finfo() requires a floating point input type. Use "
+                            f"torch.iinfo to handle '{d.name}'")
+        info = np.finfo(d.np)
+        self.dtype = d.name
+        self.bits = info.bits
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype: bits, max, min, dtype, as torch.iinfo."""
+
+    def __init__(self, type):  # noqa: A002
+        if type.is_floating_point:
+            raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo to "
+                            f"handle '{type.name}'")
+        info = np.iinfo(np.uint8 if type.np == np.bool_ else type.np)
+        self.dtype, self.bits, self.max, self.min = type.name, info.bits, int(info.max), \
+            int(info.min)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def promote_types(type1, type2):
+    """The dtype both promote to (PyTorch's rules: bool < integers < floating)."""
+    from .engine import dtypes
+    return dtypes._promote([type1, type2])
+
+
+def can_cast(from_, to):
+    """Whether PyTorch's same-kind rule allows the cast (no float to integer, nothing but bool
+    to bool)."""
+    if from_.is_floating_point and not to.is_floating_point:
+        return False
+    if to.np == np.bool_ and from_.np != np.bool_:
+        return False
+    return True
 
 
 def is_nonzero(input):

@@ -144,6 +144,8 @@ BINARY = [
     ("op_pow", lambda a, b: a ** b, lambda a, b: a ** b, (0.3, 2.5), (-2.0, 2.0)),
     ("copysign", K.copysign, torch.copysign, NONZERO, NONZERO),
     ("ldexp", K.ldexp, torch.ldexp, WIDE, (-2.0, 2.0)),
+    ("logaddexp", K.logaddexp, torch.logaddexp, WIDE, WIDE),
+    ("logaddexp2", K.logaddexp2, torch.logaddexp2, WIDE, WIDE),
 ]
 BINARY_IDS = [b[0] for b in BINARY]
 SHAPE_PAIRS = [((3, 4), (3, 4)), ((3, 1, 4), (2, 4)), ((4,), (2, 3, 4)), ((), (3,)),
@@ -213,7 +215,7 @@ def test_binary_matches_torch(name, kf, tf, da, db, shapes):
 @pytest.mark.parametrize("name,kf,tf,da,db", BINARY, ids=BINARY_IDS)
 def test_binary_python_scalar_either_side(name, kf, tf, da, db):
     if name.startswith(("where", "clamp", "lerp", "maximum", "minimum", "fmax", "fmin", "atan2",
-                        "hypot", "copysign", "ldexp")):
+                        "hypot", "copysign", "ldexp", "logaddexp")):
         pytest.skip("torch takes tensors only here")
     rng = rng_for(name)
     a, b = sample(da, (2, 3), rng), sample(db, (2, 3), rng)
@@ -669,7 +671,8 @@ def test_where_method_and_scalars():
 COVERED_ELSEWHERE = {"float_power", "rsub", "positive", "where", "isreal", "allclose", "equal",
                      "logical_not", "bitwise_not", "isnan", "isinf", "isfinite", "isposinf",
                      "isneginf", "floor_divide", "lerp",  # lerp: lerp_scalar, lerp_tensor
-                     "heaviside", "nextafter", "gcd", "lcm"}  # test_heaviside_nextafter_...
+                     "heaviside", "nextafter", "gcd", "lcm",  # test_heaviside_nextafter_...
+                     "signbit"}
 
 
 def test_every_exported_op_is_tested():
@@ -741,3 +744,14 @@ def test_new_inplace_methods_match_torch(name, args):
         assert out is x
         results.append(x.numpy())
     np.testing.assert_allclose(*results, rtol=1e-6)
+
+
+def test_signbit_and_logaddexp_extremes_match_torch():
+    x = [-0.0, 0.0, -2.0, 3.0, float("inf"), float("-inf")]
+    for kf, tf, dtype in ((K.signbit, torch.signbit, None),):
+        assert kf(K.tensor(x)).tolist() == tf(torch.tensor(x)).tolist()
+    assert K.signbit(K.tensor([1, -1])).tolist() == [False, True]
+    a, b = [-np.inf, 1000.0, -1000.0, 0.0], [-np.inf, 1000.0, 5.0, -np.inf]
+    for k, t in ((K.logaddexp, torch.logaddexp), (K.logaddexp2, torch.logaddexp2)):
+        np.testing.assert_allclose(k(K.tensor(a), K.tensor(b)).numpy(),
+                                   t(torch.tensor(a), torch.tensor(b)).numpy(), rtol=1e-6)

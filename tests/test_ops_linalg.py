@@ -385,3 +385,11 @@ def test_svdvals_slogdet():
                                       requires_grad=True),))
     with pytest.raises(RuntimeError, match="matrix_norm.*not supported"):
         kindling.linalg.matrix_norm(kindling.ones(2, 2), 3)
+
+
+def test_trace_matches_torch():
+    check(kindling.trace, torch.trace, randn(3, 4))
+    check(lambda a: a.trace(), lambda a: a.trace(), randn(4, 4))
+    assert kindling.trace(kindling.tensor([[1, 2], [3, 4]])).item() == 5
+    with pytest.raises(RuntimeError, match="expected a matrix"):
+        kindling.trace(kindling.ones(3))

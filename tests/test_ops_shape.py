@@ -398,3 +398,22 @@ def test_inplace_view_ops_count_as_inplace():
         x.t_() if x.dim() == 2 else x.unsqueeze_(0)
         with pytest.raises(RuntimeError, match="modified by an inplace operation"):
             y.backward()
+
+
+@pytest.mark.parametrize("kw", [{}, {"n": 2}, {"dim": 0}, {"n": 3, "dim": 1},
+                                {"dim": 1, "prepend": "p", "append": "a"}, {"n": 0}])
+def test_diff_and_ravel_match_torch(kw):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((3, 5)).astype(np.float32)
+    extra = {}
+    if "prepend" in kw:
+        extra = {"prepend": rng.standard_normal((3, 2)).astype(np.float32),
+                 "append": rng.standard_normal((3, 1)).astype(np.float32)}
+    opts = {k: v for k, v in kw.items() if k not in ("prepend", "append")}
+
+    def fn(m):
+        return lambda a, *pa: m.diff(a, **opts, **dict(zip(extra, pa)))
+    check(fn(kindling), fn(torch), x, *extra.values())
+    check(lambda a: kindling.ravel(a.t()), lambda a: torch.ravel(a.t()), x)
+    check(lambda a: a.t().ravel(), lambda a: a.t().ravel(), x)
+    assert kindling.diff(kindling.tensor([1, 4, 9, 16])).tolist() == [3, 5, 7]

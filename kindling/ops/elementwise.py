@@ -453,6 +453,31 @@ class Logit(Op):
         return where(inside, grad, 0.0), None
 
 
+class LogAddExp(Op):
+    """log(exp(a) + exp(b)) (base 2 with `two`) without overflow. Each operand's gradient is its
+    share of the sum: exp(a - out), or 2^(a - out) in base 2 (the log 2 factors cancel)."""
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, a, b, two):
+        _save_pair(ctx, a, b)
+        ctx.two = two
+        name = "logaddexp2" if two else "logaddexp"
+        x, y = _float_operands(a, b, name)
+        try:
+            return np.asarray((np.logaddexp2 if two else np.logaddexp)(x, y))
+        except ValueError:
+            raise shape_error(name, x, y) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = _saved_pair(ctx)
+        out = ctx.output
+        share = exp2 if ctx.two else exp
+        return (g * share(a - out) if ctx.needs_input_grad[0] else None,
+                g * share(b - out) if ctx.needs_input_grad[1] else None, None)
+
+
 class Copysign(Op):
     """|a| with the sign of b (floating result); gradient sign(a) * sign(result) for a, 0 at
     a = 0, and none for b (PyTorch's rule)."""
@@ -1255,6 +1280,23 @@ def hypot(input, other):
     return Hypot.apply(input, other)
 
 
+def logaddexp(input, other):
+    _tensors_only("logaddexp", input, other)
+    return LogAddExp.apply(input, other, False)
+
+
+def logaddexp2(input, other):
+    _tensors_only("logaddexp2", input, other)
+    return LogAddExp.apply(input, other, True)
+
+
+def signbit(input):
+    """Whether the sign bit is set (True for -0.0 and negative NaNs too)."""
+    a = input._array
+    return _make(np.signbit(a) if a.dtype.kind != "u" and a.dtype != np.bool_ else
+                 np.zeros(a.shape, dtype=bool))
+
+
 def deg2rad(input):
     return Deg2rad.apply(input)
 
@@ -1402,11 +1444,12 @@ _INPLACE = ["add", "sub", "mul", "div", "true_divide", "floor_divide", "remainde
             "arctanh", "greater", "greater_equal", "less", "less_equal", "not_equal",
             "deg2rad", "rad2deg", "sinc", "logit", "copysign", "ldexp", "heaviside",
             "nextafter", "gcd", "lcm"]
+_PLAIN_EXTRA = ["logaddexp", "logaddexp2", "signbit"]
 
 _PLAIN = ["rsub", "positive", "maximum", "minimum", "fmax", "fmin", "isnan", "isinf",
           "isfinite", "isposinf", "isneginf", "isreal", "isclose", "allclose", "equal"]
 
-FUNCTIONS = sorted(set(_INPLACE) | set(_PLAIN) | {"where"})
+FUNCTIONS = sorted(set(_INPLACE) | set(_PLAIN) | set(_PLAIN_EXTRA) | {"where"})
 
 METHODS = {name: globals()[name] for name in FUNCTIONS if name != "where"}
 METHODS.update({name + "_": inplace(globals()[name], name + "_") for name in _INPLACE})

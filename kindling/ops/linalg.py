@@ -661,14 +661,23 @@ def svdvals(A, *, driver=None, out=None):
     return SvdVals.apply(_norm_input(A, None, "linalg.svdvals"))
 
 
+def trace(input):
+    """Sum of the main diagonal of a 2-D tensor (integers sum as int64, as in PyTorch)."""
+    if input.dim() != 2:
+        raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.dim()}")
+    from .shape import diagonal
+    return _sum(diagonal(input))
+
+
 FUNCTIONS = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "addmv",
-             "addbmm", "baddbmm", "addr", "einsum", "tensordot", "norm", "dist", "det", "inverse"]
+             "addbmm", "baddbmm", "addr", "einsum", "tensordot", "norm", "dist", "det", "inverse",
+             "trace"]
 
 METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
     "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv, "addbmm": addbmm,
     "baddbmm": baddbmm, "addr": addr, "norm": norm, "dist": dist,
-    "det": det, "inverse": lambda self: inv(self),
+    "det": det, "inverse": lambda self: inv(self), "trace": trace,
     **{name + "_": inplace(fn, name + "_") for name, fn in [
         ("addmm", addmm), ("addmv", addmv), ("addbmm", addbmm), ("baddbmm", baddbmm),
         ("addr", addr)]},

@@ -920,8 +920,29 @@ FUNCTIONS = ["reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "permute
              "vstack", "dstack", "row_stack", "column_stack", "atleast_1d", "atleast_2d",
              "atleast_3d", "split", "chunk", "tensor_split", "unbind", "narrow", "select", "flip",
              "fliplr", "flipud", "roll", "rot90", "tile", "repeat_interleave", "tril", "triu",
-             "diagonal", "diag_embed", "diag", "meshgrid"]
+             "diagonal", "diag_embed", "diag", "meshgrid", "ravel", "diff"]
 swapaxes = swapdims = transpose
+
+
+def ravel(input):
+    """A flattened (1-D) tensor: a view when the memory allows, as reshape(-1)."""
+    return reshape(input, -1)
+
+
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along dim, after concatenating prepend / append there."""
+    if n < 0:
+        raise RuntimeError(f"diff expects n to be non-negative, got {n}")
+    d = wrap_dim(dim, input.dim(), "diff")
+    parts = [p if p.dim() else p.expand(*input.shape[:d], 1, *input.shape[d + 1:])
+             for p in (prepend, input, append) if p is not None]
+    x = cat(parts, dim=d) if len(parts) > 1 else input
+    for _ in range(n):
+        length = x.shape[d]
+        if length == 0:
+            break
+        x = narrow(x, d, 1, length - 1) - narrow(x, d, 0, length - 1)
+    return x
 moveaxis = movedim
 
 METHODS = {
@@ -936,7 +957,7 @@ METHODS = {
     "narrow": narrow, "select": select, "flip": flip, "fliplr": fliplr, "flipud": flipud,
     "roll": roll, "rot90": rot90, "repeat": repeat, "tile": tile,
     "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
-    "diagonal": diagonal, "diag_embed": diag_embed, "diag": diag,
+    "diagonal": diagonal, "diag_embed": diag_embed, "diag": diag, "ravel": ravel, "diff": diff,
     "tril_": lambda self, diagonal=0: self._apply_inplace("tril_", tril, diagonal),
     "triu_": lambda self, diagonal=0: self._apply_inplace("triu_", triu, diagonal),
 }
