@@ -47,7 +47,8 @@ from .threads import (set_num_threads, get_num_threads, set_num_interop_threads,
 _LAZY_MODULES = ("nn", "optim", "utils", "cuda", "backends", "jit", "onnx", "distributed",
                  "testing", "multiprocessing", "version", "serialization", "models", "vision",
                  "text", "train", "generate")
-_LAZY_NAMES = {"save": "serialization", "load": "serialization"}
+_LAZY_NAMES = {"save": "serialization", "load": "serialization",
+               "cosine_similarity": "nn.functional", "pairwise_distance": "nn.functional"}
 
 
 def __getattr__(name):

@@ -393,3 +393,35 @@ def test_trace_matches_torch():
     assert kindling.trace(kindling.tensor([[1, 2], [3, 4]])).item() == 5
     with pytest.raises(RuntimeError, match="expected a matrix"):
         kindling.trace(kindling.ones(3))
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 6, -1, -2])
+def test_matrix_power_matches_torch(n):
+    a = randn(3, 3) + 3 * np.eye(3, dtype=np.float32)        # well conditioned for n < 0
+    check(lambda x: kindling.matrix_power(x, n), lambda x: torch.matrix_power(x, n), a,
+          rtol=1e-4, atol=1e-4)
+    check(lambda x: kindling.linalg.matrix_power(x, n), lambda x: torch.linalg.matrix_power(x, n),
+          randn(2, 3, 3) + 3 * np.eye(3, dtype=np.float32), rtol=1e-4, atol=1e-4)
+
+
+def test_cross_kron_multi_dot_logdet_match_torch():
+    check(lambda a, b: kindling.cross(a, b), lambda a, b: torch.cross(a, b, dim=1),
+          randn(4, 3), randn(4, 3))
+    check(lambda a, b: kindling.cross(a, b, dim=0), lambda a, b: torch.cross(a, b, dim=0),
+          randn(3, 2), randn(3, 1))                                # broadcasting
+    check(kindling.linalg.cross, torch.linalg.cross, randn(2, 3), randn(2, 3))
+    check(kindling.kron, torch.kron, randn(2, 3), randn(3, 2, 2))
+    check(lambda *m: kindling.linalg.multi_dot(list(m)), lambda *m: torch.linalg.multi_dot(list(m)),
+          randn(5), randn(5, 3), randn(3, 7), randn(7, 2), rtol=1e-4, atol=1e-5)
+    spd = randn(3, 3)
+    spd = spd @ spd.T + 3 * np.eye(3, dtype=np.float32)
+    check(kindling.logdet, torch.logdet, spd, rtol=1e-4, atol=1e-5)
+    assert np.isnan(kindling.logdet(kindling.tensor([[2.0, 0.0], [0.0, -3.0]])).item())
+    with pytest.raises(RuntimeError, match="must have length 3"):
+        kindling.cross(kindling.ones(2, 4), kindling.ones(2, 4), dim=1)
+
+
+def test_top_level_cosine_similarity_and_pairwise_distance():
+    a, b = randn(4, 5), randn(4, 5)
+    check(kindling.cosine_similarity, torch.cosine_similarity, a, b)
+    check(kindling.pairwise_distance, torch.pairwise_distance, a, b)

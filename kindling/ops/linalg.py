@@ -661,6 +661,115 @@ def svdvals(A, *, driver=None, out=None):
     return SvdVals.apply(_norm_input(A, None, "linalg.svdvals"))
 
 
+class _IdentityLike(Op):
+    """Identity matrices shaped like A, in A's graph with a zero gradient (A^0, as in torch)."""
+
+    @staticmethod
+    def forward(ctx, A):
+        a = A._array
+        return np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return _make(np.zeros(g._array.shape, g._array.dtype))
+
+
+def matrix_power(A, n):
+    """A @ A @ ... (n times) by repeated squaring; the identity for n = 0, inv(A)^|n| for n < 0.
+    Composed of matmuls, so it differentiates like them."""
+    _check_square("linalg.matrix_power", A)
+    n = int(n)
+    if n == 0:
+        return _IdentityLike.apply(A)
+    if n < 0:
+        A, n = inv(A), -n
+    result = None
+    while n:
+        if n & 1:
+            result = A if result is None else matmul(result, A)
+        n >>= 1
+        if n:
+            A = matmul(A, A)
+    return result
+
+
+def multi_dot(tensors, *, out=None):
+    """The product of a chain of matrices (the first and last may be vectors), multiplied in
+    the order that costs fewest multiply-adds (the classic dynamic program)."""
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    first_vec, last_vec = tensors[0].dim() == 1, tensors[-1].dim() == 1
+    mats = list(tensors)
+    if first_vec:
+        mats[0] = mats[0].unsqueeze(0)
+    if last_vec:
+        mats[-1] = mats[-1].unsqueeze(1)
+    if any(m.dim() != 2 for m in mats):
+        raise RuntimeError("multi_dot(): tensors except the first and last must be 2-D")
+    dims = [mats[0].shape[0]] + [m.shape[1] for m in mats]
+    k = len(mats)
+    cost = [[0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for length in range(1, k):
+        for i in range(k - length):
+            j = i + length
+            cost[i][j] = None
+            for s in range(i, j):
+                c = cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, s
+
+    def chain(i, j):
+        if i == j:
+            return mats[i]
+        return matmul(chain(i, split[i][j]), chain(split[i][j] + 1, j))
+    result = chain(0, k - 1)
+    if first_vec:
+        result = result.squeeze(0)
+    if last_vec:
+        result = result.squeeze(-1)
+    return result
+
+
+def cross(input, other, dim=None):
+    """The 3-D cross product along `dim` (torch.cross: by default the first dim of size 3;
+    linalg.cross: dim=-1), broadcasting the other dims."""
+    from .shape import select, stack
+    if dim is None:
+        dim = next((i for i, n in enumerate(np.broadcast_shapes(input.shape, other.shape))
+                    if n == 3), None)
+        if dim is None:
+            raise RuntimeError("cross: no dimension of size 3 in input")
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+    d = wrap_dim(dim, len(shape), "cross")
+    if shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d] if d < input.dim() else 1} and "
+                           f"{other.shape[d] if d < other.dim() else 1}")
+    a, b = input.expand(*shape), other.expand(*shape)
+    a0, a1, a2 = (select(a, d, i) for i in range(3))
+    b0, b1, b2 = (select(b, d, i) for i in range(3))
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], dim=d)
+
+
+def kron(input, other):
+    """The Kronecker product: every element of input times the whole of other, in blocks."""
+    nd = max(input.dim(), other.dim())
+    a = input.reshape((1,) * (nd - input.dim()) + tuple(input.shape))
+    b = other.reshape((1,) * (nd - other.dim()) + tuple(other.shape))
+    a_shape, b_shape = tuple(a.shape), tuple(b.shape)
+    spread_a = a.reshape(sum(((n, 1) for n in a_shape), ()))          # (a0, 1, a1, 1, ...)
+    spread_b = b.reshape(sum(((1, n) for n in b_shape), ()))          # (1, b0, 1, b1, ...)
+    return (spread_a * spread_b).reshape(tuple(x * y for x, y in zip(a_shape, b_shape)))
+
+
+def logdet(A):
+    """log(det(A)): NaN where the determinant is negative, -inf where it is 0 (as torch)."""
+    sign, logabs = slogdet(A)
+    from .elementwise import where
+    return where(sign < 0, float("nan"), logabs)
+
+
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor (integers sum as int64, as in PyTorch)."""
     if input.dim() != 2:
@@ -671,13 +780,14 @@ def trace(input):
 
 FUNCTIONS = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "addmv",
              "addbmm", "baddbmm", "addr", "einsum", "tensordot", "norm", "dist", "det", "inverse",
-             "trace"]
+             "trace", "matrix_power", "cross", "kron", "logdet"]
 
 METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
     "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv, "addbmm": addbmm,
     "baddbmm": baddbmm, "addr": addr, "norm": norm, "dist": dist,
     "det": det, "inverse": lambda self: inv(self), "trace": trace,
+    "matrix_power": matrix_power, "cross": cross, "kron": kron, "logdet": logdet,
     **{name + "_": inplace(fn, name + "_") for name, fn in [
         ("addmm", addmm), ("addmv", addmv), ("addbmm", addbmm), ("baddbmm", baddbmm),
         ("addr", addr)]},
