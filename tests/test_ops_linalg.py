@@ -425,3 +425,30 @@ def test_top_level_cosine_similarity_and_pairwise_distance():
     a, b = randn(4, 5), randn(4, 5)
     check(kindling.cosine_similarity, torch.cosine_similarity, a, b)
     check(kindling.pairwise_distance, torch.pairwise_distance, a, b)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.0, float("inf")])
+def test_cdist_matches_torch(p):
+    a, b = randn(2, 4, 3), randn(2, 5, 3)
+    b[0, 1] = a[0, 2]                                      # a zero distance: zero gradient
+    check(lambda x, y: kindling.cdist(x, y, p=p), lambda x, y: torch.cdist(x, y, p=p), a, b,
+          rtol=1e-4, atol=1e-5, grad=p != 0.0)
+
+
+@pytest.mark.parametrize("weights", ["none", "f", "a", "fa"])
+@pytest.mark.parametrize("correction", [0, 1, 2])
+def test_cov_and_corrcoef_match_torch(weights, correction):
+    rng = np.random.default_rng(correction)
+    fw, aw = rng.integers(1, 4, 6), rng.uniform(0.5, 2, 6).astype(np.float32)
+
+    def kw(m):
+        out = {"correction": correction}
+        if "f" in weights:
+            out["fweights"] = m.tensor(fw)
+        if "a" in weights:
+            out["aweights"] = m.tensor(aw)
+        return out
+    check(lambda x: kindling.cov(x, **kw(kindling)), lambda x: torch.cov(x, **kw(torch)),
+          randn(3, 6), rtol=1e-4, atol=1e-5)
+    check(kindling.corrcoef, torch.corrcoef, randn(3, 6), rtol=1e-4, atol=1e-5)
+    check(lambda x: x.cov(), lambda x: x.cov(), randn(6), rtol=1e-4, atol=1e-5)   # one variable

@@ -770,6 +770,62 @@ def logdet(A):
     return where(sign < 0, float("nan"), logabs)
 
 
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """p-norm distances between the rows of x1 (..., P, M) and of x2 (..., R, M): (..., P, R).
+    Computed from the differences (torch's exact mode; no |x|^2 + |y|^2 - 2xy shortcut), so
+    zero distances have zero gradients, as with torch."""
+    if x1.dim() < 2 or x2.dim() < 2 or x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"cdist: X1 and X2 must be at least 2-D with the same last dimension, "
+                           f"got shapes {tuple(x1.shape)} and {tuple(x2.shape)}")
+    if p < 0:
+        raise RuntimeError(f"cdist only supports non-negative p values, got {p}")
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)                    # (..., P, R, M)
+    return vector_norm(diff, ord=p, dim=-1)
+
+
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """Covariance of the variables in input's rows (observations in columns), with optional
+    integer frequency and float observation weights, normalized by sum(w) - correction *
+    sum(w * aweights) / sum(w) (torch.cov's and numpy.cov's formula)."""
+    if input.dim() > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an "
+                           f"input with {input.dim()} dimensions")
+    x = input.reshape(1, -1) if input.dim() < 2 else input
+    if not x.is_floating_point():
+        from .. import get_default_dtype
+        x = x.to(get_default_dtype())
+    w = None
+    if fweights is not None:
+        w = fweights.to(x.dtype)
+    if aweights is not None:
+        w = aweights.to(x.dtype) if w is None else w * aweights.to(x.dtype)
+    n = x.shape[1]
+    if w is None:
+        avg = x.mean(dim=1, keepdim=True)
+        norm = n - correction
+        xm = x - avg
+        c = matmul(xm, xm.t())
+    else:
+        w_sum = w.sum()
+        avg = (x * w).sum(dim=1, keepdim=True) / w_sum
+        norm = w_sum if correction == 0 else (
+            w_sum - correction * (w * aweights.to(x.dtype)).sum() / w_sum
+            if aweights is not None else w_sum - correction)
+        xm = x - avg
+        c = matmul(xm * w, xm.t())
+    c = c / norm
+    return c.squeeze() if input.dim() < 2 else c
+
+
+def corrcoef(input):
+    """Pearson correlation coefficients of input's rows, clamped to [-1, 1] as in torch."""
+    c = cov(input)
+    if c.dim() == 0:
+        return c / c
+    d = c.diagonal().sqrt()
+    return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1, 1)
+
+
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor (integers sum as int64, as in PyTorch)."""
     if input.dim() != 2:
@@ -780,7 +836,7 @@ def trace(input):
 
 FUNCTIONS = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "addmv",
              "addbmm", "baddbmm", "addr", "einsum", "tensordot", "norm", "dist", "det", "inverse",
-             "trace", "matrix_power", "cross", "kron", "logdet"]
+             "trace", "matrix_power", "cross", "kron", "logdet", "cdist", "cov", "corrcoef"]
 
 METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
@@ -788,6 +844,7 @@ METHODS = {
     "baddbmm": baddbmm, "addr": addr, "norm": norm, "dist": dist,
     "det": det, "inverse": lambda self: inv(self), "trace": trace,
     "matrix_power": matrix_power, "cross": cross, "kron": kron, "logdet": logdet,
+    "cov": cov, "corrcoef": corrcoef,
     **{name + "_": inplace(fn, name + "_") for name, fn in [
         ("addmm", addmm), ("addmv", addmv), ("addbmm", addbmm), ("baddbmm", baddbmm),
         ("addr", addr)]},
