@@ -112,3 +112,41 @@ def test_layer_norm_errors():
         F.layer_norm(kindling.randn(2, 3), (4,))
     with pytest.raises(RuntimeError, match="weight of shape"):
         F.layer_norm(kindling.randn(2, 3), (3,), kindling.ones(2))
+
+
+@pytest.mark.parametrize("shape,normalized", [((2, 3, 4), 4), ((2, 3, 4), (3, 4)), ((5, 6), 6)])
+@pytest.mark.parametrize("eps", [None, 1e-5])
+@pytest.mark.parametrize("affine", [True, False])
+def test_rms_norm_matches_torch(shape, normalized, eps, affine):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    k_mod, t_mod = kindling.nn.RMSNorm(normalized, eps=eps, elementwise_affine=affine), \
+        torch.nn.RMSNorm(normalized, eps=eps, elementwise_affine=affine)
+    if affine:
+        w = rng.standard_normal(t_mod.weight.shape).astype(np.float32)
+        with torch.no_grad():
+            t_mod.weight.copy_(torch.tensor(w))
+        k_mod.weight.data = kindling.tensor(w)
+    assert sorted(k_mod.state_dict()) == sorted(t_mod.state_dict())
+    xk, xt = kindling.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    g = rng.standard_normal(shape).astype(np.float32)
+    yk, yt = k_mod(xk), t_mod(xt)
+    (yk * kindling.tensor(g)).sum().backward()
+    (yt * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(yk.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(xk.grad.numpy(), xt.grad.numpy(), rtol=1e-4, atol=1e-5)
+    if affine:
+        np.testing.assert_allclose(k_mod.weight.grad.numpy(), t_mod.weight.grad.numpy(),
+                                   rtol=1e-4, atol=1e-5)
+
+
+def test_rms_norm_gradgradcheck_and_errors():
+    from kindling.autograd import gradcheck, gradgradcheck
+    x = kindling.tensor(np.random.default_rng(1).standard_normal((2, 3)), requires_grad=True)
+    w = kindling.tensor(np.random.default_rng(2).standard_normal(3), requires_grad=True)
+
+    def fn(a, b):
+        return kindling.nn.functional.rms_norm(a, 3, b, eps=1e-6)
+    assert gradcheck(fn, (x, w)) and gradgradcheck(fn, (x, w))
+    with pytest.raises(RuntimeError, match="normalized_shape"):
+        kindling.nn.functional.rms_norm(kindling.ones(2, 3), 4)

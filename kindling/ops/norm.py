@@ -292,6 +292,29 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return LayerNorm.apply(input, weight, bias, normalized_shape, eps)
 
 
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2 over the trailing `normalized_shape` dims) + eps) * weight: layer norm
+    without centering or bias (T5, LLaMA). eps defaults to the input dtype's machine epsilon,
+    as in PyTorch. Written with Tensor ops, so it differentiates any number of times."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
+        else tuple(normalized_shape)
+    k = len(normalized_shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        raise RuntimeError(f"rms_norm: given normalized_shape={list(normalized_shape)}, expected "
+                           f"input with shape [*, {', '.join(map(str, normalized_shape))}], but "
+                           f"got input of size {list(input.shape)}")
+    if weight is not None and tuple(weight.shape) != normalized_shape:
+        raise RuntimeError(f"rms_norm: expected weight of shape {list(normalized_shape)}, got "
+                           f"{list(weight.shape)}")
+    if input._array.dtype.kind != "f":
+        raise RuntimeError(f"rms_norm: expected a floating point input, got {input.dtype}")
+    if eps is None:
+        eps = float(np.finfo(input._array.dtype).eps)
+    dims = tuple(range(input.ndim - k, input.ndim))
+    out = input * ((input * input).mean(dim=dims, keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize each sample's channels in `num_groups` groups (over channels and space)."""
     if input.ndim < 2:
@@ -329,5 +352,5 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     return input / (total * (alpha / size) + k) ** beta
 
 
-FUNCTIONS = ["batch_norm", "instance_norm", "layer_norm", "group_norm"]
+FUNCTIONS = ["batch_norm", "instance_norm", "layer_norm", "group_norm", "rms_norm"]
 METHODS = {}

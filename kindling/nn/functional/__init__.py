@@ -146,7 +146,7 @@ from ...ops.pool import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa
                          adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
                          adaptive_max_pool2d, max_unpool1d, max_unpool2d, unfold, fold)
 from ...ops.norm import (batch_norm, instance_norm, layer_norm, group_norm,  # noqa: E402,F401
-                         local_response_norm)
+                         local_response_norm, rms_norm)
 from ...ops.resample import (interpolate, upsample, pixel_shuffle,  # noqa: E402,F401
                              pixel_unshuffle)
 

@@ -1,9 +1,12 @@
-"""LayerNorm, GroupNorm and LocalResponseNorm layers."""
+"""LayerNorm, GroupNorm, RMSNorm and LocalResponseNorm layers."""
 from ...ops import norm as N
+from ... import creation
+from .. import init
+from ..parameter import Parameter
 from ._affine import add_affine, reset_affine
 from .module import Module
 
-__all__ = ["LayerNorm", "GroupNorm", "LocalResponseNorm"]
+__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]
 
 
 class LayerNorm(Module):
@@ -61,6 +64,35 @@ class GroupNorm(Module):
     def extra_repr(self):
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
                 f"bias={self.bias is not None}")
+
+
+class RMSNorm(Module):
+    """Scale each sample by the root mean square of its trailing `normalized_shape` dims, then
+    elementwise by `weight` (no centering, no bias; T5 and LLaMA blocks). eps=None uses the
+    input dtype's machine epsilon, as PyTorch does."""
+
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
+                 dtype=None):
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(normalized_shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.register_parameter("weight", Parameter(creation.empty(
+            self.normalized_shape, device=device, dtype=dtype)) if elementwise_affine else None)
+        self.reset_parameters()  # no bias at all, as in PyTorch
+
+    def reset_parameters(self):
+        if self.weight is not None:
+            init.ones_(self.weight)
+
+    def forward(self, input):
+        return N.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")
 
 
 class LocalResponseNorm(Module):
