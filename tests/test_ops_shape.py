@@ -417,3 +417,28 @@ def test_diff_and_ravel_match_torch(kw):
     check(lambda a: kindling.ravel(a.t()), lambda a: torch.ravel(a.t()), x)
     check(lambda a: a.t().ravel(), lambda a: a.t().ravel(), x)
     assert kindling.diff(kindling.tensor([1, 4, 9, 16])).tolist() == [3, 5, 7]
+
+
+@pytest.mark.parametrize("shape,args", [((10,), (0, 3, 2)), ((2, 7, 4), (1, 3, 2)),
+                                        ((2, 7, 4), (-1, 2, 1)), ((5,), (0, 5, 1)), ((), (0, 1, 1))])
+def test_tensor_unfold_matches_torch(shape, args):
+    x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    check(lambda a: a.unfold(*args), lambda a: a.unfold(*args), x)   # overlapping windows add
+
+
+def test_hsplit_vsplit_dsplit_split_with_sizes_sum_to_size_match_torch():
+    x = np.arange(48, dtype=np.float32).reshape(2, 4, 6)
+    for name, arg in (("hsplit", 2), ("hsplit", [1, 3]), ("vsplit", [1]), ("dsplit", 3)):
+        k, t = getattr(kindling, name)(kindling.tensor(x), arg), \
+            getattr(torch, name)(torch.tensor(x), arg)
+        assert [p.tolist() for p in k] == [p.tolist() for p in t], name
+    k = kindling.tensor(x).split_with_sizes([1, 2, 3], dim=2)
+    t = torch.tensor(x).split_with_sizes([1, 2, 3], dim=2)
+    assert [p.tolist() for p in k] == [p.tolist() for p in t]
+    check(lambda a: a.sum_to_size(1, 4, 1), lambda a: a.sum_to_size(1, 4, 1), x)
+    check(lambda a: a.sum_to_size((4, 6)), lambda a: a.sum_to_size((4, 6)), x)
+    with pytest.raises(RuntimeError, match="not expandable"):
+        kindling.ones(2, 3).sum_to_size(2)
+    with pytest.raises(RuntimeError, match="at least 2 dimension"):
+        kindling.vsplit(kindling.ones(4), 2)
+    assert kindling.ones(2).is_cpu and torch.ones(2).is_cpu

@@ -118,6 +118,7 @@ class Tensor:
     __array_priority__ = 1000
 
     is_cuda = False
+    is_cpu = True
     is_sparse = False
     is_quantized = False
     is_meta = False

@@ -920,8 +920,63 @@ FUNCTIONS = ["reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "permute
              "vstack", "dstack", "row_stack", "column_stack", "atleast_1d", "atleast_2d",
              "atleast_3d", "split", "chunk", "tensor_split", "unbind", "narrow", "select", "flip",
              "fliplr", "flipud", "roll", "rot90", "tile", "repeat_interleave", "tril", "triu",
-             "diagonal", "diag_embed", "diag", "meshgrid", "ravel", "diff"]
+             "diagonal", "diag_embed", "diag", "meshgrid", "ravel", "diff", "hsplit", "vsplit",
+             "dsplit", "split_with_sizes"]
 swapaxes = swapdims = transpose
+
+
+def hsplit(input, indices_or_sections):
+    """tensor_split along dim 1 (dim 0 for 1-D tensors)."""
+    return tensor_split(input, indices_or_sections, dim=1 if input.dim() > 1 else 0)
+
+
+def vsplit(input, indices_or_sections):
+    if input.dim() < 2:
+        raise RuntimeError(f"torch.vsplit requires a tensor with at least 2 dimension, but got a "
+                           f"tensor with {input.dim()} dimensions!")
+    return tensor_split(input, indices_or_sections, dim=0)
+
+
+def dsplit(input, indices_or_sections):
+    if input.dim() < 3:
+        raise RuntimeError(f"torch.dsplit requires a tensor with at least 3 dimension, but got a "
+                           f"tensor with {input.dim()} dimensions!")
+    return tensor_split(input, indices_or_sections, dim=2)
+
+
+def split_with_sizes(input, split_sizes, dim=0):
+    return split(input, list(split_sizes), dim)
+
+
+def unfold(input, dimension, size, step):
+    """All windows of `size` elements taken every `step` along `dimension`, as a new last dim
+    (Tensor.unfold). A gather, so overlapping windows add their gradients back."""
+    d = wrap_dim(dimension, max(input.dim(), 1), "unfold")
+    length = input.shape[d] if input.dim() else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {d} is {length} but size is "
+                           f"{size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    if input.dim() == 0:
+        return input.reshape(1)                                    # torch: one window, (size,)
+    starts = np.arange(0, length - size + 1, step)
+    index = starts[:, None] + np.arange(size)[None, :]            # (windows, size)
+    windows = getitem(movedim(input, d, -1), (Ellipsis, _make(index)))   # (..., windows, size)
+    return movedim(windows, -2, d)
+
+
+def sum_to_size(input, *size):
+    """input summed down to `size`: the adjoint of expanding a tensor of that size to input's."""
+    from ..engine.broadcast import sum_to
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    try:
+        ok = np.broadcast_shapes(shape, tuple(input.shape)) == tuple(input.shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise RuntimeError(f"size {list(shape)} is not expandable to size {list(input.shape)}")
+    return sum_to(input, shape)
 
 
 def ravel(input):
@@ -958,6 +1013,8 @@ METHODS = {
     "roll": roll, "rot90": rot90, "repeat": repeat, "tile": tile,
     "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
     "diagonal": diagonal, "diag_embed": diag_embed, "diag": diag, "ravel": ravel, "diff": diff,
+    "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit, "split_with_sizes": split_with_sizes,
+    "unfold": unfold, "sum_to_size": sum_to_size,
     "tril_": lambda self, diagonal=0: self._apply_inplace("tril_", tril, diagonal),
     "triu_": lambda self, diagonal=0: self._apply_inplace("triu_", triu, diagonal),
 }
