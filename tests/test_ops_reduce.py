@@ -549,3 +549,33 @@ def test_return_types_repr_and_unpacking():
 def test_gradgradcheck_selection(fn):
     x = kindling.tensor(distinct(3, 4, dtype=np.float64) + 0.05, requires_grad=True)
     assert gradgradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "midpoint", "nearest"])
+@pytest.mark.parametrize("q,dim,keepdim", [(0.3, None, False), ([0.0, 0.25, 0.5, 1.0], 1, True),
+                                           (0.75, 0, False), ([0.1, 0.9], None, True)])
+def test_quantile_and_nanquantile_match_torch(interpolation, q, dim, keepdim):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 7)).astype(np.float32)
+
+    def fn(m, name):
+        qq = m.tensor(np.array(q, np.float32)) if isinstance(q, list) else q
+        return lambda a: getattr(m, name)(a, qq, dim=dim, keepdim=keepdim,
+                                          interpolation=interpolation)
+    for name in ("quantile", "nanquantile"):
+        check(fn(kindling, name), fn(torch, name), x, rtol=1e-5, atol=1e-6)
+    with_nan = x.copy()
+    with_nan[0, 2], with_nan[2, :] = np.nan, np.nan
+    for name in ("quantile", "nanquantile"):
+        k = fn(kindling, name)(kindling.tensor(with_nan)).numpy()
+        t = fn(torch, name)(torch.tensor(with_nan)).numpy()
+        np.testing.assert_allclose(k, t, atol=1e-6, equal_nan=True)
+
+
+def test_quantile_errors():
+    with pytest.raises(RuntimeError, match="range"):
+        kindling.quantile(kindling.ones(3), 1.5)
+    with pytest.raises(ValueError, match="interpolation"):
+        kindling.quantile(kindling.ones(3), 0.5, interpolation="cubic")
+    with pytest.raises(RuntimeError, match="float"):
+        kindling.quantile(kindling.tensor([1, 2]), 0.5)

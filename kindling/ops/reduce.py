@@ -805,6 +805,74 @@ def sort(input, dim=-1, descending=False, stable=False):
     return return_types.sort(values, indices)
 
 
+_QUANTILE_MODES = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, op):
+    """Sort, then read (and interpolate between) the order statistics at q * (n - 1): the
+    gathers and the lerp are Tensor ops, so the result differentiates like torch's."""
+    from .index import gather
+    from .elementwise import where
+    if interpolation not in _QUANTILE_MODES:
+        raise ValueError(f"{op}() interpolation must be one of {', '.join(_QUANTILE_MODES)}. "
+                         f"Got {interpolation!r}")
+    if input._array.dtype.kind != "f":
+        raise RuntimeError(f"{op}() input tensor must be either float or double dtype")
+    q_array = np.asarray(q._array if isinstance(q, Tensor) else q, dtype=np.float64)
+    single = q_array.ndim == 0                                     # no leading q dim then
+    qs = np.atleast_1d(q_array)
+    if qs.ndim > 1 or np.any((qs < 0) | (qs > 1)) or np.any(np.isnan(qs)):
+        raise RuntimeError(f"{op}() q values must be in the range [0, 1] and q must be a scalar "
+                           f"or a 1-D tensor")
+    x = input.reshape(-1) if dim is None else input.movedim(wrap_dim(dim, input.ndim, op), -1) \
+        if input.ndim else input.reshape(1)
+    a = x._array
+    n = a.shape[-1]
+    if n == 0:
+        raise RuntimeError(f"{op}() input tensor must be non-empty")
+    nan = np.isnan(a)
+    count = (n - nan.sum(-1)) if ignore_nan else np.full(a.shape[:-1], n)
+    # positions in the input's dtype, as torch computes them (0.9 * 20 is 18 in float32 but
+    # 17.9999995 from a float32 0.9 in float64): the lower/higher/nearest picks depend on it
+    pos = qs.astype(a.dtype).reshape((1,) * (a.ndim - 1) + (-1,)) * \
+        (np.maximum(count, 1) - 1)[..., None].astype(a.dtype)
+    lo, hi = np.floor(pos), np.ceil(pos)
+    if interpolation == "lower":
+        hi = lo
+    elif interpolation == "higher":
+        lo = hi
+    elif interpolation == "nearest":
+        lo = hi = np.round(pos)                                    # half to even, as torch
+    weight = (pos - lo) if interpolation == "linear" else np.full(pos.shape, 0.5 if
+                                                                    interpolation == "midpoint"
+                                                                    else 0.0)
+    sorted_x = sort(x, dim=-1).values                              # NaNs sort last
+    low = gather(sorted_x, -1, _make(lo.astype(np.int64)))
+    high = gather(sorted_x, -1, _make(hi.astype(np.int64)))
+    out = low + (high - low) * _make(weight.astype(a.dtype))       # (..., Q)
+    undefined = (count == 0) if ignore_nan else nan.any(-1)        # torch: NaN there
+    if undefined.any():
+        out = where(_make(np.broadcast_to(undefined[..., None], out.shape)), float("nan"), out)
+    out = out.movedim(-1, 0)                                        # (Q, ...)
+    if keepdim:
+        if dim is None:
+            out = out.reshape((out.shape[0],) + (1,) * input.ndim)
+        else:
+            out = out.unsqueeze(wrap_dim(dim, input.ndim, op) + 1)
+    return out[0] if single else out
+
+
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """The q-th quantiles (q a number or a 1-D tensor in [0, 1], which then leads the result's
+    shape) over dim (all elements when None); NaN where a slice holds a NaN."""
+    return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
+
+
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear", out=None):
+    """quantile ignoring NaNs (NaN only for a slice that is all NaN)."""
+    return _quantile(input, q, dim, keepdim, interpolation, True, "nanquantile")
+
+
 def argsort(input, dim=-1, descending=False, stable=False):
     x, axis = _sortable(input, dim, "argsort")
     index = _argsort(x._array, axis, descending).astype(np.int64)
@@ -845,7 +913,8 @@ FUNCTIONS = ["sum", "nansum", "mean", "nanmean", "var", "std", "var_mean", "std_
              "min", "amax", "amin", "argmax", "argmin", "aminmax", "prod", "logsumexp", "cumsum",
              "cumprod", "cummax", "cummin", "all", "any", "count_nonzero", "median", "nanmedian",
              "softmax",
-             "log_softmax", "sort", "argsort", "msort", "topk", "kthvalue"]
+             "log_softmax", "sort", "argsort", "msort", "topk", "kthvalue", "quantile",
+             "nanquantile"]
 
 METHODS = {name: globals()[name] for name in FUNCTIONS}
 METHODS.update({"cumsum_": inplace(cumsum, "cumsum_"), "cumprod_": inplace(cumprod, "cumprod_")})
