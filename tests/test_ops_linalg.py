@@ -452,3 +452,20 @@ def test_cov_and_corrcoef_match_torch(weights, correction):
           randn(3, 6), rtol=1e-4, atol=1e-5)
     check(kindling.corrcoef, torch.corrcoef, randn(3, 6), rtol=1e-4, atol=1e-5)
     check(lambda x: x.cov(), lambda x: x.cov(), randn(6), rtol=1e-4, atol=1e-5)   # one variable
+
+
+def test_inner_diagflat_and_small_tensor_predicates_match_torch():
+    check(kindling.inner, torch.inner, randn(3), randn(3))
+    check(kindling.inner, torch.inner, randn(2, 3), randn(4, 3))
+    check(lambda a, b: a.inner(b), lambda a, b: a.inner(b), randn(2, 2, 3), randn(3))
+    check(kindling.inner, torch.inner, np.float32(2.0), randn(2, 3))
+    for offset in (0, 1, -2):
+        check(lambda a: kindling.diagflat(a, offset), lambda a: torch.diagflat(a, offset),
+              randn(2, 2))
+    for m in (kindling, torch):
+        assert m.ones(2, 3).is_same_size(m.zeros(2, 3)) and not m.ones(2).is_same_size(m.ones(3))
+        assert m.tensor([1], dtype=m.int8).is_signed() and not m.tensor([1], dtype=m.uint8) \
+            .is_signed()
+        assert m.tensor([0.5]).is_nonzero() and not m.tensor([0.0]).is_nonzero()
+        with pytest.raises(RuntimeError, match="ambiguous"):
+            m.ones(2).is_nonzero()

@@ -77,6 +77,15 @@ class Tensor:
     def is_contiguous(self, memory_format=None):
         return self._array.flags.c_contiguous
 
+    def is_signed(self):
+        return self.dtype.is_signed
+
+    def is_nonzero(self):
+        if self.numel() != 1:
+            what = "no values" if self.numel() == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self.item())
+
     def is_floating_point(self):
         return self._array.dtype.kind == "f"
 

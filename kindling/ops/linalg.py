@@ -826,6 +826,16 @@ def corrcoef(input):
     return (c / d.unsqueeze(1) / d.unsqueeze(0)).clamp(-1, 1)
 
 
+def inner(input, other, *, out=None):
+    """Sum over the last dims of both (a number times a tensor when either is 0-d)."""
+    if input.dim() == 0 or other.dim() == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but "
+                           f"got shapes {list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
 def trace(input):
     """Sum of the main diagonal of a 2-D tensor (integers sum as int64, as in PyTorch)."""
     if input.dim() != 2:
@@ -836,7 +846,8 @@ def trace(input):
 
 FUNCTIONS = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "addmm", "addmv",
              "addbmm", "baddbmm", "addr", "einsum", "tensordot", "norm", "dist", "det", "inverse",
-             "trace", "matrix_power", "cross", "kron", "logdet", "cdist", "cov", "corrcoef"]
+             "trace", "matrix_power", "cross", "kron", "logdet", "cdist", "cov", "corrcoef",
+             "inner"]
 
 METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
@@ -844,7 +855,7 @@ METHODS = {
     "baddbmm": baddbmm, "addr": addr, "norm": norm, "dist": dist,
     "det": det, "inverse": lambda self: inv(self), "trace": trace,
     "matrix_power": matrix_power, "cross": cross, "kron": kron, "logdet": logdet,
-    "cov": cov, "corrcoef": corrcoef,
+    "cov": cov, "corrcoef": corrcoef, "inner": inner,
     **{name + "_": inplace(fn, name + "_") for name, fn in [
         ("addmm", addmm), ("addmv", addmv), ("addbmm", addbmm), ("baddbmm", baddbmm),
         ("addr", addr)]},

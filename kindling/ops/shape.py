@@ -921,7 +921,7 @@ FUNCTIONS = ["reshape", "flatten", "unflatten", "squeeze", "unsqueeze", "permute
              "atleast_3d", "split", "chunk", "tensor_split", "unbind", "narrow", "select", "flip",
              "fliplr", "flipud", "roll", "rot90", "tile", "repeat_interleave", "tril", "triu",
              "diagonal", "diag_embed", "diag", "meshgrid", "ravel", "diff", "hsplit", "vsplit",
-             "dsplit", "split_with_sizes"]
+             "dsplit", "split_with_sizes", "diagflat"]
 swapaxes = swapdims = transpose
 
 
@@ -979,6 +979,11 @@ def sum_to_size(input, *size):
     return sum_to(input, shape)
 
 
+def diagflat(input, offset=0):
+    """A 2-D tensor with input's elements (flattened) on its `offset` diagonal."""
+    return diag(input.reshape(-1), offset)
+
+
 def ravel(input):
     """A flattened (1-D) tensor: a view when the memory allows, as reshape(-1)."""
     return reshape(input, -1)
@@ -1014,7 +1019,8 @@ METHODS = {
     "repeat_interleave": repeat_interleave, "tril": tril, "triu": triu,
     "diagonal": diagonal, "diag_embed": diag_embed, "diag": diag, "ravel": ravel, "diff": diff,
     "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit, "split_with_sizes": split_with_sizes,
-    "unfold": unfold, "sum_to_size": sum_to_size,
+    "unfold": unfold, "sum_to_size": sum_to_size, "diagflat": diagflat,
+    "is_same_size": lambda self, other: tuple(self.shape) == tuple(other.shape),
     "tril_": lambda self, diagonal=0: self._apply_inplace("tril_", tril, diagonal),
     "triu_": lambda self, diagonal=0: self._apply_inplace("triu_", triu, diagonal),
 }
