@@ -762,32 +762,41 @@ def _run_train_task(args):
     return 0
 
 
+def _load_task_checkpoint(path, command, tasks):
+    """(task, model, vocabulary) of a `train --task` checkpoint whose task is among `tasks`;
+    a one-line CLIError for anything else."""
+    import kindling
+    from .text.tasks import load_task_model
+    if not os.path.isfile(path):
+        raise CLIError(f"no such checkpoint file: {path}")
+    try:
+        ckpt = kindling.load(path)
+        task = ckpt["task"]
+    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as e:
+        raise CLIError(f"{path} is not a checkpoint written by `kindling train --task` "
+                       f"({type(e).__name__}: {e})") from None
+    if task not in tasks:
+        other = "predict" if command == "generate" else "generate"
+        raise CLIError(f"{command} needs a {', '.join(tasks[:-1])} or {tasks[-1]} checkpoint; "
+                       f"{path} is a {task!r} checkpoint (use `kindling {other}`)")
+    try:
+        model, vocab = load_task_model(ckpt)
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise CLIError(f"cannot rebuild the model of {path} ({type(e).__name__}: {e})") from None
+    return task, model, vocab
+
+
 def run_generate(args):
     import kindling
     from .generate import generate
-    from .text.tasks import load_task_model
     from .threads import set_num_threads
     set_num_threads(args.threads)
-    if not os.path.isfile(args.checkpoint):
-        raise CLIError(f"no such checkpoint file: {args.checkpoint}")
     if args.temperature < 0:
         raise CLIError(f"--temperature must be >= 0, got {args.temperature}")
     if args.top_p is not None and not 0.0 < args.top_p <= 1.0:
         raise CLIError(f"--top-p must be in (0, 1], got {args.top_p}")
-    try:
-        ckpt = kindling.load(args.checkpoint)
-        task = ckpt["task"]
-    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as e:
-        raise CLIError(f"{args.checkpoint} is not a checkpoint written by `kindling train "
-                       f"--task` ({type(e).__name__}: {e})") from None
-    if task not in ("char-lstm", "char-gru", "char-gpt"):
-        raise CLIError(f"generate needs a char-lstm, char-gru or char-gpt checkpoint; "
-                       f"{args.checkpoint} is a {task!r} checkpoint")
-    try:
-        model, vocab = load_task_model(ckpt)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise CLIError(f"cannot rebuild the model of {args.checkpoint} ({type(e).__name__}: "
-                       f"{e})") from None
+    _, model, vocab = _load_task_checkpoint(args.checkpoint, "generate",
+                                            ("char-lstm", "char-gru", "char-gpt"))
     unknown = sorted({c for c in args.prompt if c not in vocab})
     if unknown:
         raise CLIError(f"the prompt has characters outside the model's vocabulary: "
@@ -872,25 +881,9 @@ _ANALOGY = re.compile(r"^\s*(\S+)\s*-\s*(\S+)\s*\+\s*(\S+)\s*$")
 
 
 def run_predict(args):
-    import kindling
     from .text import tasks
-    if not os.path.isfile(args.checkpoint):
-        raise CLIError(f"no such checkpoint file: {args.checkpoint}")
-    try:
-        ckpt = kindling.load(args.checkpoint)
-        task = ckpt["task"]
-    except (KeyError, TypeError, ValueError, RuntimeError, OSError) as e:
-        raise CLIError(f"{args.checkpoint} is not a checkpoint written by `kindling train "
-                       f"--task` ({type(e).__name__}: {e})") from None
-    if task not in ("sentiment", "seq2seq", "word2vec"):
-        raise CLIError(f"predict needs a sentiment, seq2seq or word2vec checkpoint; "
-                       f"{args.checkpoint} is a {task!r} checkpoint"
-                       + (" (use `kindling generate`)" if task.startswith("char-") else ""))
-    try:
-        model, vocab = tasks.load_task_model(ckpt)
-    except (KeyError, TypeError, ValueError, RuntimeError) as e:
-        raise CLIError(f"cannot rebuild the model of {args.checkpoint} ({type(e).__name__}: "
-                       f"{e})") from None
+    task, model, vocab = _load_task_checkpoint(args.checkpoint, "predict",
+                                               ("sentiment", "seq2seq", "word2vec"))
     if task == "sentiment":
         for text, (label, p) in zip(args.inputs,
                                     tasks.classify_sentiment(model, vocab, args.inputs)):
