@@ -420,7 +420,8 @@ def test_diff_and_ravel_match_torch(kw):
 
 
 @pytest.mark.parametrize("shape,args", [((10,), (0, 3, 2)), ((2, 7, 4), (1, 3, 2)),
-                                        ((2, 7, 4), (-1, 2, 1)), ((5,), (0, 5, 1)), ((), (0, 1, 1))])
+                                        ((2, 7, 4), (-1, 2, 1)), ((5,), (0, 5, 1)),
+                                        ((), (0, 1, 1))])
 def test_tensor_unfold_matches_torch(shape, args):
     x = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
     check(lambda a: a.unfold(*args), lambda a: a.unfold(*args), x)   # overlapping windows add
