@@ -251,7 +251,7 @@ class Categorical(Distribution):
 
     def sample(self, sample_shape=()):
         with no_grad():
-            n = int(np.prod(Size(sample_shape))) if len(Size(sample_shape)) else 1
+            n = int(np.prod(Size(sample_shape)))                      # 1 for ()
             rows = self.probs.reshape(-1, self._num_events)
             draws = creation.multinomial(rows, n, replacement=True)     # (batch, n)
             return draws.t().reshape(_extended(sample_shape, self.batch_shape))

@@ -735,12 +735,11 @@ def cross(input, other, dim=None):
     """The 3-D cross product along `dim` (torch.cross: by default the first dim of size 3;
     linalg.cross: dim=-1), broadcasting the other dims."""
     from .shape import select, stack
+    shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     if dim is None:
-        dim = next((i for i, n in enumerate(np.broadcast_shapes(input.shape, other.shape))
-                    if n == 3), None)
+        dim = next((i for i, n in enumerate(shape) if n == 3), None)
         if dim is None:
             raise RuntimeError("cross: no dimension of size 3 in input")
-    shape = np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     d = wrap_dim(dim, len(shape), "cross")
     if shape[d] != 3:
         raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "

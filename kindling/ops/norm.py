@@ -273,22 +273,30 @@ def _layer_norm_graph(x, weight, g, d, eps):
     return gx.reshape(x.shape), (g2 * x_hat).sum(dim=0), g2.sum(dim=0)
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
-    """Normalize over the trailing `normalized_shape` dims of each sample, then scale by `weight`
-    and shift by `bias` (both of shape `normalized_shape`)."""
+def _checked_normalized_shape(op, input, normalized_shape, **affine):
+    """normalized_shape as a tuple, after checking that it ends input's shape, that the affine
+    tensors given (weight, bias) have it, and that input is floating point."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
         else tuple(normalized_shape)
     k = len(normalized_shape)
-    if tuple(input.shape[input.ndim - k:]) != normalized_shape or input.ndim < k:
-        raise RuntimeError(f"layer_norm: given normalized_shape={list(normalized_shape)}, "
-                           f"expected input with shape [*, {', '.join(map(str, normalized_shape))}]"
-                           f", but got input of size {list(input.shape)}")
-    for name, t in (("weight", weight), ("bias", bias)):
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        raise RuntimeError(f"{op}: given normalized_shape={list(normalized_shape)}, expected "
+                           f"input with shape [*, {', '.join(map(str, normalized_shape))}], but "
+                           f"got input of size {list(input.shape)}")
+    for name, t in affine.items():
         if t is not None and tuple(t.shape) != normalized_shape:
-            raise RuntimeError(f"layer_norm: expected {name} of shape {list(normalized_shape)}, "
-                               f"got {list(t.shape)}")
+            raise RuntimeError(f"{op}: expected {name} of shape {list(normalized_shape)}, got "
+                               f"{list(t.shape)}")
     if input._array.dtype.kind != "f":
-        raise RuntimeError(f"layer_norm: expected a floating point input, got {input.dtype}")
+        raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype}")
+    return normalized_shape
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalize over the trailing `normalized_shape` dims of each sample, then scale by `weight`
+    and shift by `bias` (both of shape `normalized_shape`)."""
+    normalized_shape = _checked_normalized_shape("layer_norm", input, normalized_shape,
+                                                 weight=weight, bias=bias)
     return LayerNorm.apply(input, weight, bias, normalized_shape, eps)
 
 
@@ -296,18 +304,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2 over the trailing `normalized_shape` dims) + eps) * weight: layer norm
     without centering or bias (T5, LLaMA). eps defaults to the input dtype's machine epsilon,
     as in PyTorch. Written with Tensor ops, so it differentiates any number of times."""
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) \
-        else tuple(normalized_shape)
+    normalized_shape = _checked_normalized_shape("rms_norm", input, normalized_shape,
+                                                 weight=weight)
     k = len(normalized_shape)
-    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
-        raise RuntimeError(f"rms_norm: given normalized_shape={list(normalized_shape)}, expected "
-                           f"input with shape [*, {', '.join(map(str, normalized_shape))}], but "
-                           f"got input of size {list(input.shape)}")
-    if weight is not None and tuple(weight.shape) != normalized_shape:
-        raise RuntimeError(f"rms_norm: expected weight of shape {list(normalized_shape)}, got "
-                           f"{list(weight.shape)}")
-    if input._array.dtype.kind != "f":
-        raise RuntimeError(f"rms_norm: expected a floating point input, got {input.dtype}")
     if eps is None:
         eps = float(np.finfo(input._array.dtype).eps)
     dims = tuple(range(input.ndim - k, input.ndim))

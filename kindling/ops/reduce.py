@@ -46,16 +46,19 @@ def _count(shape, axes):
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
+def _restored_shape(g_shape, in_shape, axes, keepdim):
+    """The shape of a reduced gradient with its reduced dims back as 1s."""
+    if axes is None:
+        return (1,) * len(in_shape)
+    if keepdim:
+        return tuple(g_shape)
+    return tuple(1 if i in axes else n for i, n in enumerate(in_shape))
+
+
 def _restore_dims(g, in_shape, axes, keepdim):
     """Reshape a reduced gradient so it broadcasts against the input again."""
-    if axes is None:
-        return g.reshape((1,) * len(in_shape)) if len(in_shape) else g
-    if keepdim:
-        return g
-    shape = list(in_shape)
-    for a in axes:
-        shape[a] = 1
-    return g.reshape(tuple(shape))
+    shape = _restored_shape(g.shape, in_shape, axes, keepdim)
+    return g if tuple(g.shape) == shape else g.reshape(shape)
 
 
 def _expand_back(g, in_shape, axes, keepdim):
@@ -65,13 +68,7 @@ def _expand_back(g, in_shape, axes, keepdim):
 def _expand_array(g, in_shape, axes, keepdim):
     """_expand_back on arrays: small results as a filled array (cheaper than np.broadcast_to's
     checks, and writable), large ones as a broadcast view (no memory)."""
-    if axes is None:
-        restored = (1,) * len(in_shape)
-    elif keepdim:
-        restored = g.shape
-    else:
-        restored = tuple(1 if i in axes else n for i, n in enumerate(in_shape))
-    g = g.reshape(restored)
+    g = g.reshape(_restored_shape(g.shape, in_shape, axes, keepdim))
     if g.shape == tuple(in_shape):
         return g
     if math.prod(in_shape) <= 4096:
