@@ -435,7 +435,8 @@ class Tensor:
         if not self._array.flags.writeable:
             raise RuntimeError(f"{op_name}: this tensor is a read-only broadcast view (from "
                                f"expand); call .clone() before modifying it in place")
-        np.copyto(self._array, array, casting="unsafe")
+        if array is not self._array:  # an op may already have written into this array
+            np.copyto(self._array, array, casting="unsafe")
         self._vc[0] += 1
 
     def zero_(self):

@@ -16,6 +16,8 @@ loses the digits).
 """
 import numpy as np
 
+from . import _fastpaths
+
 
 _F64 = (
     # R0: [0.0, 1.0]
@@ -138,13 +140,13 @@ def _horner(c, w):
 
 
 def _erf32(x):
-    xc = np.clip(x, -4.0, 4.0)
+    xc = _fastpaths.clamp(x, -4.0, 4.0)
     w = xc * xc
     w *= 0.0625
     r = _horner(_ERF32_P, w)
     r /= _horner(_ERF32_Q, w)
     r *= xc
-    return np.clip(r, -1.0, 1.0, out=r)
+    return _fastpaths.clamp(r, -1.0, 1.0, out=r)
 
 
 # float32 Phi(x) = 0.5 + x * P(v) / Q(v), v = x*x: the erf rational above at z = x/sqrt(2), its
@@ -162,7 +164,7 @@ _NDTR32_CLAMP = 5.177519798278809
 
 
 def _ndtr32(x):
-    xc = np.clip(x, -_NDTR32_CLAMP, _NDTR32_CLAMP)
+    xc = _fastpaths.clamp(x, -_NDTR32_CLAMP, _NDTR32_CLAMP)
     v = xc * xc
     p = _horner(_NDTR32_P, v)
     q = v + _NDTR32_Q[-1]  # monic: the leading coefficient 1 costs no multiply

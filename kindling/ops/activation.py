@@ -15,7 +15,7 @@ import numpy as np
 
 from ..engine.function import Op
 from ..engine.tensor import _make
-from . import _special
+from . import _fastpaths, _special
 from .elementwise import where, exp, sigmoid, tanh, erf, clamp_max, Sigmoid, _zeros, _mask
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -47,7 +47,7 @@ class Hardtanh(Op):
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = lo, hi
-        return np.clip(x._array, lo, hi)
+        return _fastpaths.clamp(x._array, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
@@ -61,7 +61,7 @@ class LeakyRelu(Op):
         ctx.save_for_backward(x)
         ctx.slope = slope
         a = x._array
-        return np.where(a > 0, a, a * slope)
+        return _fastpaths.select(a > 0, a, a * slope)
 
     @staticmethod
     def backward(ctx, g):
@@ -75,8 +75,8 @@ class Threshold(Op):
     @staticmethod
     def forward(ctx, x, threshold, value):
         a = x._array
-        ctx.keep = a > threshold
-        return np.where(ctx.keep, a, np.asarray(value, dtype=a.dtype))
+        ctx.keep = ~(a <= threshold)  # NaN is kept, as in PyTorch
+        return _fastpaths.select(ctx.keep, a, np.asarray(value, dtype=a.dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -87,9 +87,9 @@ class Softshrink(Op):
     @staticmethod
     def forward(ctx, x, lambd):
         a = _check_float(x, "softshrink")
-        ctx.keep = np.abs(a) > lambd
-        return np.where(a > lambd, a - lambd, np.where(a < -lambd, a + lambd, 0)).astype(
-            a.dtype, copy=False)
+        ctx.keep = ~(np.abs(a) <= lambd)  # NaN passes through, as in PyTorch
+        shrunk = a - np.copysign(a.dtype.type(lambd), a)
+        return _fastpaths.select(ctx.keep, shrunk, 0)
 
     @staticmethod
     def backward(ctx, g):
@@ -100,8 +100,8 @@ class Hardshrink(Op):
     @staticmethod
     def forward(ctx, x, lambd):
         a = x._array
-        ctx.keep = np.abs(a) > lambd
-        return np.where(ctx.keep, a, 0).astype(a.dtype, copy=False)
+        ctx.keep = ~(np.abs(a) <= lambd)  # NaN passes through, as in PyTorch
+        return _fastpaths.select(ctx.keep, a, 0)
 
     @staticmethod
     def backward(ctx, g):
@@ -149,7 +149,7 @@ class Prelu(Op):
     def forward(ctx, x, w):
         ctx.save_for_backward(x, w)
         a = x._array
-        return np.where(a > 0, a, a * w._array)
+        return _fastpaths.select(a > 0, a, a * w._array)
 
     @staticmethod
     def backward(ctx, g):
@@ -171,7 +171,7 @@ class Elu(Op):
         ctx.params = (alpha, scale, input_scale)
         a = _check_float(x, "elu")
         negative = np.expm1(np.minimum(a, 0) * input_scale) * (scale * alpha)
-        return np.where(a > 0, a * scale if scale != 1 else a, negative)
+        return _fastpaths.select(a > 0, a * scale if scale != 1 else a, negative)
 
     @staticmethod
     def backward(ctx, g):
@@ -193,7 +193,7 @@ class Softplus(Op):
         soft = np.log1p(np.exp(np.minimum(z, threshold)))
         if beta != 1:
             soft = soft / beta
-        return np.where(z > threshold, a, soft)
+        return _fastpaths.select(z > threshold, a, soft)
 
     @staticmethod
     def backward(ctx, g):

@@ -20,6 +20,7 @@ import numpy as np
 from ..engine import grad_mode, parallel
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
+from ._fastpaths import strided
 
 
 # Columns up to this size are kept from forward for the weight gradient; larger ones are rebuilt
@@ -55,7 +56,7 @@ def _windows(xp, kernel, stride, dilation, out_hw):
     sn, sc, sh, sw = xp.strides
     shape = (n, c, out_hw[0], out_hw[1], kernel[0], kernel[1])
     strides = (sn, sc, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1])
-    return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    return strided(xp, shape, strides)
 
 
 def _pad(x, padding):
@@ -84,8 +85,7 @@ def _im2col(x, kernel, stride, padding, dilation, out_hw, groups):
     sn, sc, sh, sw = xp.strides
     shape = (c, kernel[0], kernel[1], n, oh, ow)
     strides = (sc, sh * dilation[0], sw * dilation[1], sn, sh * stride[0], sw * stride[1])
-    view = np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
-    return np.ascontiguousarray(view).reshape(groups, -1, n * oh * ow)
+    return np.ascontiguousarray(strided(xp, shape, strides)).reshape(groups, -1, n * oh * ow)
 
 
 def _by_shifts(kernel, stride, out_hw):
@@ -103,13 +103,12 @@ def _im2col_by_shifts(xp, kernel, stride, dilation, out_hw, groups):
     n, c, hp = xp.shape[:3]
     (kh, kw), (oh, ow) = kernel, out_hw
     sn, sc, sh, sw = xp.strides
-    shifts = np.ascontiguousarray(np.lib.stride_tricks.as_strided(
-        xp, (kw, n, c, hp, ow), (sw * dilation[1], sn, sc, sh, sw * stride[1]), writeable=False))
+    shifts = np.ascontiguousarray(strided(
+        xp, (kw, n, c, hp, ow), (sw * dilation[1], sn, sc, sh, sw * stride[1])))
     e = shifts.itemsize
     plane = hp * ow * e
-    view = np.lib.stride_tricks.as_strided(
-        shifts, (c, kh, kw, n, oh * ow), (plane, dilation[0] * ow * e, n * c * plane, c * plane, e),
-        writeable=False)
+    view = strided(shifts, (c, kh, kw, n, oh * ow),
+                   (plane, dilation[0] * ow * e, n * c * plane, c * plane, e))
     return np.ascontiguousarray(view).reshape(groups, -1, n * oh * ow)
 
 

@@ -16,7 +16,7 @@ from ..engine import dtypes, grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
 from ._util import operands, shape_error, inplace
-from . import _special
+from . import _fastpaths, _special
 
 _NUMBER = (int, float, bool, np.generic)
 
@@ -575,7 +575,7 @@ class Sigmoid(Op):
         e = np.exp(-np.abs(a))
         r = np.add(e, 1.0)
         np.divide(1.0, r, out=r)  # sigmoid(|x|)
-        return np.where(a >= 0, r, np.multiply(e, r, out=e))
+        return _fastpaths.select(a >= 0, r, np.multiply(e, r, out=e))
 
     @staticmethod
     def backward(ctx, g):
@@ -584,19 +584,25 @@ class Sigmoid(Op):
 
 
 class Relu(Op):
+    """max(x, 0); `into_input` writes the result over x's own array (relu_: one pass, no copy
+    back), which is safe because the graph keeps only the mask of positive outputs."""
+
     @staticmethod
-    def forward(ctx, x):
-        if x._array.dtype == np.bool_:
+    def forward(ctx, x, into_input=False):
+        a = x._array
+        if a.dtype == np.bool_:
             raise RuntimeError("relu: bool inputs are not supported")
-        out = np.maximum(x._array, 0)
-        ctx.mask = out > 0
+        out = a if into_input and a.flags.writeable else None
+        out = _fastpaths.clamp(a, 0, out=out) if a.dtype.kind == "f" else np.maximum(a, 0, out=out)
+        if ctx.needs_input_grad[0]:
+            ctx.mask = out > 0
         return out
 
     @staticmethod
     def backward(ctx, g):
         if not grad_mode.is_grad_enabled():  # first order: one pass, no float copy of the mask
-            return _make(np.multiply(g._array, ctx.mask, dtype=g._array.dtype))
-        return g * _mask(ctx.mask, g)
+            return _make(np.multiply(g._array, ctx.mask, dtype=g._array.dtype)), None
+        return g * _mask(ctx.mask, g), None
 
 
 class Round(Op):
@@ -764,6 +770,9 @@ class Clamp(Op):
                       None if isinstance(hi, Tensor) else hi)
         rt = dtypes.result_type(x, lo, hi).np
         a = x._array if x._array.dtype == rt else x._array.astype(rt)
+        if rt.kind == "f" and not isinstance(lo, Tensor) and not isinstance(hi, Tensor) and (
+                lo is not None or hi is not None):
+            return _fastpaths.clamp(a, lo, hi)
         out = a
         try:
             if lo is not None:
@@ -1220,7 +1229,12 @@ def relu(input):
     return Relu.apply(input)
 
 
-relu.inplace_needs_no_copy = True  # its graph keeps only a mask, never the input's memory
+def _relu_into_input(input):
+    return Relu.apply(input, True)
+
+
+# relu_: Tensor._apply_inplace hands over the tensor's own array (no copy) and relu writes there
+_relu_into_input.inplace_needs_no_copy = True
 
 
 def erf(input):
@@ -1453,6 +1467,7 @@ FUNCTIONS = sorted(set(_INPLACE) | set(_PLAIN) | set(_PLAIN_EXTRA) | {"where"})
 
 METHODS = {name: globals()[name] for name in FUNCTIONS if name != "where"}
 METHODS.update({name + "_": inplace(globals()[name], name + "_") for name in _INPLACE})
+METHODS["relu_"] = inplace(_relu_into_input, "relu_")
 METHODS["where"] = lambda self, condition, other: where(condition, self, other)
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..engine import grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
+from . import _fastpaths
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 SIGMOID_GATES = {"LSTM": (0, 1, 3), "GRU": (0, 1)}   # i, f, o and r, z; the others use tanh
@@ -244,7 +245,7 @@ def _rnn_forward(pre, hs, whh_t, relu, idle):
         h = hs[t + 1]
         np.add(pre[t], hs[t] @ whh_t, out=h)
         if relu:
-            np.maximum(h, 0, out=h)
+            _fastpaths.clamp(h, 0, out=h)
         else:
             np.tanh(h, out=h)
         if idle is not None:

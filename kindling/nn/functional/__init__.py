@@ -24,7 +24,7 @@ from .dropout import (dropout, alpha_dropout, feature_alpha_dropout, dropout1d, 
 def relu(input, inplace=False):
     """max(0, x)."""
     if inplace:
-        return input._apply_inplace("relu_", _elementwise.relu)
+        return input._apply_inplace("relu_", _elementwise._relu_into_input)
     return _elementwise.relu(input)
 
 
