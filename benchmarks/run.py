@@ -446,7 +446,7 @@ def profile(name, threads, steps=10):
     profiler.disable()
     print(f"{name}: {(time.perf_counter() - t) / steps * 1e3:.1f} ms per step under cProfile, "
           f"{threads} thread(s), {steps} steps")
-    pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(30)
 
 
 def main(argv=None):
