@@ -87,9 +87,9 @@ class Softshrink(Op):
     @staticmethod
     def forward(ctx, x, lambd):
         a = _check_float(x, "softshrink")
-        ctx.keep = ~(np.abs(a) <= lambd)  # NaN passes through, as in PyTorch
+        ctx.keep = np.abs(a) > lambd   # PyTorch: a NaN passes through forward, no gradient back
         shrunk = a - np.copysign(a.dtype.type(lambd), a)
-        return _fastpaths.select(ctx.keep, shrunk, 0)
+        return _fastpaths.select(ctx.keep | np.isnan(a), shrunk, 0)
 
     @staticmethod
     def backward(ctx, g):
@@ -100,8 +100,8 @@ class Hardshrink(Op):
     @staticmethod
     def forward(ctx, x, lambd):
         a = x._array
-        ctx.keep = ~(np.abs(a) <= lambd)  # NaN passes through, as in PyTorch
-        return _fastpaths.select(ctx.keep, a, 0)
+        ctx.keep = np.abs(a) > lambd   # PyTorch: a NaN passes through forward, no gradient back
+        return _fastpaths.select(ctx.keep | np.isnan(a), a, 0)
 
     @staticmethod
     def backward(ctx, g):
@@ -137,7 +137,7 @@ class Hardswish(Op):
         x, = ctx.saved_tensors
         a = x._array
         # 0 for x <= -3, x / 3 + 0.5 inside, 1 for x >= 3 (PyTorch's choice at the kinks)
-        inside = _make((a > -3) & (a < 3))
+        inside = _make(~((a <= -3) | (a >= 3)))  # NaN counts as inside: NaN gradient
         above = _mask(a >= 3, g)
         return g * where(inside, x / 3 + 0.5, above)
 

@@ -285,6 +285,10 @@ class Pow(Op):
                     special = np.where(x == 1, 1, np.where(x == -1, odd, 0))
                     return np.where(negative, special, out).astype(out.dtype, copy=False)
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                if type(y) is float and y in (0.5, -0.5) and isinstance(x, np.ndarray):
+                    # PyTorch runs these as sqrt and rsqrt (so does the gradient's x ** -0.5):
+                    # -0.0 ** 0.5 is -0.0, -inf ** -0.5 is NaN there, unlike C's pow
+                    return np.sqrt(x) if y > 0 else np.reciprocal(np.sqrt(x))
                 return np.power(x, y)
         except ValueError:
             raise shape_error("pow", x, y) from None
@@ -353,6 +357,8 @@ _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
 
 def _sign_array(a):
+    if a.dtype.kind == "f":  # sign(NaN) is 0 in PyTorch
+        return np.subtract(a > 0, a < 0, dtype=a.dtype)
     return a.copy() if a.dtype == np.bool_ else np.sign(a)
 
 
@@ -447,8 +453,8 @@ class Logit(Op):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         grad = g / (x * (1 - x))
-        if ctx.eps is None:
-            return grad, None
+        if ctx.eps is None:  # PyTorch: NaN outside [0, 1]
+            return where(_make((x._array < 0) | (x._array > 1)), math.nan, grad), None
         inside = (x >= ctx.eps) & (x <= 1 - ctx.eps)
         return where(inside, grad, 0.0), None
 
@@ -474,8 +480,9 @@ class LogAddExp(Op):
         a, b = _saved_pair(ctx)
         out = ctx.output
         share = exp2 if ctx.two else exp
-        return (g * share(a - out) if ctx.needs_input_grad[0] else None,
-                g * share(b - out) if ctx.needs_input_grad[1] else None, None)
+        # g / (1 + e^(other - self)): finite where one operand is infinite (PyTorch's form)
+        return (g / (share(b - a) + 1) if ctx.needs_input_grad[0] else None,
+                g / (share(a - b) + 1) if ctx.needs_input_grad[1] else None, None)
 
 
 class Copysign(Op):
@@ -595,7 +602,7 @@ class Relu(Op):
         out = a if into_input and a.flags.writeable else None
         out = _fastpaths.clamp(a, 0, out=out) if a.dtype.kind == "f" else np.maximum(a, 0, out=out)
         if ctx.needs_input_grad[0]:
-            ctx.mask = out > 0
+            ctx.mask = ~np.less_equal(out, 0)  # NaN passes its gradient, as in PyTorch
         return out
 
     @staticmethod
@@ -716,46 +723,50 @@ class _Extremum(Op):
         except ValueError:
             raise shape_error(cls.name, x, y) from None
         if out.dtype.kind == "f":
-            ctx.weight = cls.weight_of_first(x, y).astype(out.dtype, copy=False)
+            ctx.weights = tuple(w.astype(out.dtype, copy=False) for w in cls.weights(x, y))
         return out
 
     @staticmethod
     def backward(ctx, g):
-        w = ctx.weight
-        return (g * _make(w) if ctx.needs_input_grad[0] else None,
-                g * _make(1 - w) if ctx.needs_input_grad[1] else None)
+        w_first, w_second = ctx.weights
+        return (g * _make(w_first) if ctx.needs_input_grad[0] else None,
+                g * _make(w_second) if ctx.needs_input_grad[1] else None)
 
 
 class Maximum(_Extremum):
     name, fn = "maximum", staticmethod(np.maximum)
 
     @staticmethod
-    def weight_of_first(x, y):
-        return np.where(x == y, 0.5, np.where(x < y, 0.0, 1.0))
+    def weights(x, y):  # a NaN gives both operands the whole gradient, as in PyTorch
+        tie = np.where(x == y, 0.5, 1.0)
+        return np.where(x < y, 0.0, tie), np.where(x > y, 0.0, tie)
 
 
 class Minimum(_Extremum):
     name, fn = "minimum", staticmethod(np.minimum)
 
     @staticmethod
-    def weight_of_first(x, y):
-        return np.where(x == y, 0.5, np.where(x > y, 0.0, 1.0))
+    def weights(x, y):
+        tie = np.where(x == y, 0.5, 1.0)
+        return np.where(x > y, 0.0, tie), np.where(x < y, 0.0, tie)
 
 
 class Fmax(_Extremum):
     name, fn = "fmax", staticmethod(np.fmax)
 
     @staticmethod
-    def weight_of_first(x, y):
-        return (x >= y) | np.isnan(y)
+    def weights(x, y):
+        first = (x >= y) | np.isnan(y)
+        return first, ~first
 
 
 class Fmin(_Extremum):
     name, fn = "fmin", staticmethod(np.fmin)
 
     @staticmethod
-    def weight_of_first(x, y):
-        return (x <= y) | np.isnan(y)
+    def weights(x, y):
+        first = (x <= y) | np.isnan(y)
+        return first, ~first
 
 
 class Clamp(Op):

@@ -358,15 +358,19 @@ def _select(input, index, axis, keepdim=True, unique=True):
 
 # --- max, min, amax, amin, argmax, argmin --------------------------------------------------------
 class _Extreme(Op):
-    """amax/amin over some dims; the gradient is shared evenly among tied extremes."""
+    """amax/amin over some dims, and max()/min() over all; the gradient is shared evenly among
+    tied extremes. For max()/min() (`nan_wins`) a NaN result's gradient goes to the NaN inputs,
+    as in PyTorch (amax/amin give NaN gradients there, as PyTorch's do)."""
 
     @staticmethod
-    def forward(ctx, x, axes, keepdim, largest):
+    def forward(ctx, x, axes, keepdim, largest, nan_wins=False):
         a = x._array
         ctx.in_shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
         out = np.asarray((np.max if largest else np.min)(a, axis=axes, keepdims=True))
         if a.dtype.kind == "f":
             hit = np.equal(a, out)
+            if nan_wins and np.isnan(out).any():
+                hit |= np.isnan(a) & np.isnan(out)
             with np.errstate(invalid="ignore", divide="ignore"):
                 ctx.share = hit / hit.sum(axis=axes, keepdims=True).astype(a.dtype)
         return _squeeze(out, axes, keepdim)
@@ -374,7 +378,7 @@ class _Extreme(Op):
     @staticmethod
     def backward(ctx, g):
         return _restore_dims(g, ctx.in_shape, ctx.axes, ctx.keepdim) * _make(ctx.share), \
-            None, None, None
+            None, None, None, None
 
 
 def amax(input, dim=(), keepdim=False):
@@ -410,7 +414,7 @@ def _max_min(input, dim, keepdim, largest, other, name):
         return fn(input, other)
     if dim is None:
         _check_nonempty(input, None, name)
-        return _Extreme.apply(input, None, False, largest)
+        return _Extreme.apply(input, None, False, largest, True)
     axis = _axis(input, dim, name)
     x = input if axis is not None else input.reshape(1)
     axis = 0 if axis is None else axis
@@ -484,7 +488,8 @@ class Prod(Op):
         z = sum(where_const(is_zero, x, 0.0), ctx.axes, keepdim=True) + _make(
             (zeros == 0).astype(x._array.dtype))
         others = where_const(is_zero, p, p * z / safe)
-        return g * others * _make(zeros <= 1), None, None
+        # two zeros or more: every product of the others is 0, even beside inf or NaN (PyTorch)
+        return where_const(np.broadcast_to(zeros > 1, is_zero.shape), 0.0, g * others), None, None
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
