@@ -87,3 +87,82 @@ def test_special_values_match_torch(name, kf, tf, differentiable, dtype):
         np.testing.assert_allclose(kx.grad.numpy().astype(np.float64),
                                    tx.grad.numpy().astype(np.float64), rtol=1e-4, atol=1e-30,
                                    equal_nan=True, err_msg=f"{name} gradient")
+
+
+# --- losses and normalizations at their edges ---------------------------------------------------
+F32 = np.float32
+LOGITS = np.array([[1e4, -1e4, 0.0], [np.inf, 0.0, 1.0], [-np.inf, 0.0, 1.0], [0.0, 0.0, 0.0],
+                   [88.0, -88.0, 3.0]], F32)
+CLASSES = np.array([0, 1, 2, 1, 2])
+PROBS, LABELS = np.array([0.0, 1.0, 0.5, 1e-30, 1 - 1e-7, 0.3], F32), \
+    np.array([0.0, 1.0, 1.0, 1.0, 0.0, 0.7], F32)
+SCORES = np.array([np.inf, -np.inf, 1e4, -1e4, 0.0, 88.0, -100.0], F32)
+SIGNS = np.array([1, -1, 1, -1, -1, -1, 1], F32)
+PAIRS = (np.array([[0.0, 0.0], [1.0, 2.0]], F32), np.array([[0.0, 0.0], [2.0, 4.0]], F32))
+
+
+def _both(name, **kw):
+    return lambda *a: getattr(KF, name)(*a, **kw), lambda *a: getattr(TF, name)(*a, **kw)
+
+
+LOSS_CASES = [
+    ("cross_entropy", *_both("cross_entropy"), (LOGITS, CLASSES), (0,)),
+    ("cross_entropy_smoothing", *_both("cross_entropy", label_smoothing=0.1), (LOGITS, CLASSES),
+     (0,)),
+    ("cross_entropy_ignore", *_both("cross_entropy", ignore_index=1, reduction="sum"),
+     (LOGITS, CLASSES), (0,)),
+    ("cross_entropy_all_ignored", *_both("cross_entropy", ignore_index=1),
+     (LOGITS[:1], np.array([1])), (0,)),
+    ("binary_cross_entropy", *_both("binary_cross_entropy"), (PROBS, LABELS), (0,)),
+    ("binary_cross_entropy_flipped", *_both("binary_cross_entropy"), (PROBS, 1 - LABELS), (0,)),
+    ("bce_with_logits", *_both("binary_cross_entropy_with_logits"),
+     (SCORES, (SIGNS + 1) / 2), (0,)),
+    ("bce_with_logits_flipped", *_both("binary_cross_entropy_with_logits"),
+     (SCORES, (1 - SIGNS) / 2), (0,)),
+    # (PyTorch's float32 log1p(exp(z)) overflows to inf from z = 89; kindling's stays z)
+    ("soft_margin", *_both("soft_margin_loss", reduction="none"), (SCORES[:-1], SIGNS[:-1]),
+     (0,)),
+    ("mse", *_both("mse_loss"), (SCORES[2:], SCORES[2:][::-1].copy()), (0,)),
+    ("smooth_l1", *_both("smooth_l1_loss"), (SCORES[2:], np.zeros(5, F32)), (0,)),
+    ("kl_div_zero_target", *_both("kl_div", reduction="batchmean"),
+     (np.log(np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]], F32)),
+      np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], F32)), (0,)),
+    ("nll_minus_inf", *_both("nll_loss"), (np.array([[-np.inf, 0.0], [0.0, -1.0]], F32),
+                                           np.array([0, 1])), (0,)),
+    ("gaussian_nll_tiny_var", *_both("gaussian_nll_loss"),
+     (np.array([0.0, 1.0, 2.0], F32), np.array([0.0, 2.0, 1.0], F32),
+      np.array([0.0, 1.0, 1e-8], F32)), (0, 2)),
+    ("multilabel_soft_margin", *_both("multilabel_soft_margin_loss"),
+     (np.array([[1e4, -1e4, 0.0]], F32), np.array([[1.0, 0.0, 1.0]], F32)), (0,)),
+    ("cosine_embedding_zero", *_both("cosine_embedding_loss"),
+     PAIRS + (np.array([1.0, -1.0], F32),), (0, 1)),
+    ("triplet_same", *_both("triplet_margin_loss"), PAIRS + (PAIRS[0][::-1].copy(),),
+     (0, 1, 2)),
+    ("normalize_zero", *_both("normalize"), (PAIRS[0],), (0,)),
+    ("cosine_similarity_zero", *_both("cosine_similarity"), PAIRS, (0, 1)),
+    ("pairwise_distance_same", *_both("pairwise_distance"), (PAIRS[0], PAIRS[0].copy()),
+     (0, 1)),
+    ("layer_norm_constant_rows", lambda x: KF.layer_norm(x, (3,)),
+     lambda x: TF.layer_norm(x, (3,)), (np.array([[1.0, 1.0, 1.0], [1e4, 1e4 + 1, 1e4 + 2]],
+                                                 F32),), (0,)),
+    ("batch_norm_constant_channel", lambda x: KF.batch_norm(x, None, None, training=True),
+     lambda x: TF.batch_norm(x, None, None, training=True),
+     (np.array([[1.0, 5.0], [1.0, 6.0]], F32),), (0,)),
+    ("softmax_all_masked_row", lambda x: x.softmax(1), lambda x: x.softmax(1),
+     (np.array([[-np.inf, -np.inf], [0.0, -np.inf]], F32),), (0,)),
+]
+
+
+@pytest.mark.parametrize("name,kf,tf,arrays,grads", LOSS_CASES, ids=[c[0] for c in LOSS_CASES])
+def test_loss_and_norm_edges_match_torch(name, kf, tf, arrays, grads):
+    ks = [K.tensor(a, requires_grad=i in grads) for i, a in enumerate(arrays)]
+    ts = [torch.tensor(a, requires_grad=i in grads) for i, a in enumerate(arrays)]
+    with np.errstate(all="ignore"):
+        ko, to = kf(*ks), tf(*ts)
+    np.testing.assert_allclose(ko.detach().numpy(), to.detach().numpy(), rtol=1e-5, atol=1e-6,
+                               equal_nan=True, err_msg=f"{name} forward")
+    ko.sum().backward()
+    to.sum().backward()
+    for i in grads:
+        np.testing.assert_allclose(ks[i].grad.numpy(), ts[i].grad.numpy(), rtol=1e-4, atol=1e-6,
+                                   equal_nan=True, err_msg=f"{name} gradient of input {i}")

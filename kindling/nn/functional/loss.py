@@ -12,6 +12,7 @@ import numpy as np
 
 from ...engine.tensor import Tensor, _make
 from ...ops import loss as _ops
+from ...ops import activation as _activation
 from ...ops.elementwise import where, relu, exp, log, sigmoid
 from . import pairwise_distance  # the package __init__ defines it before importing this file
 
@@ -555,14 +556,15 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """loss = log(1 + exp(-target input)), computed stably, target in {1, -1}."""
+    """loss = log(1 + exp(-target input)), computed stably, target in {1, -1} (finite where
+    PyTorch's float32 overflows to inf, -target * input > 88)."""
     name = "soft_margin_loss"
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction, name)
     _check_same_shape(input, target, name)
-    z = -target * input
-    # softplus(z) is BCE-with-logits of z against target 0.
-    loss = _ops.BCEWithLogits.apply(z, _make(np.zeros(z.shape, dtype=z._array.dtype)), None)
+    # softplus(z), z = -target * input: 0 at z = -inf, z itself past 20 (where PyTorch's
+    # log1p(exp(z)) agrees to float precision, then overflows from z = 89 in float32)
+    loss = _activation.softplus(-target * input)
     return _reduce(loss, reduction)
 
 
