@@ -46,7 +46,7 @@ from .threads import (set_num_threads, get_num_threads, set_num_interop_threads,
 # then top-level names with the module defining them; ops.LAZY_FAMILIES' functions come last.
 _LAZY_MODULES = ("nn", "optim", "utils", "cuda", "backends", "jit", "onnx", "distributed",
                  "testing", "multiprocessing", "version", "serialization", "models", "vision",
-                 "text", "train", "generate", "distributions")
+                 "text", "train", "generate", "distributions", "special", "func")
 _LAZY_NAMES = {"save": "serialization", "load": "serialization",
                "cosine_similarity": "nn.functional", "pairwise_distance": "nn.functional"}
 
