@@ -449,6 +449,59 @@ def profile(name, threads, steps=10):
     pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "tottime")).print_stats(30)
 
 
+def op_times(name, threads, steps=10):
+    """Wall time per op class (its forward, and its backward) inside a kindling step, from timing
+    every autograd Function's forward and backward. Sees what cProfile cannot: time spent in
+    kindling's other threads, and how an op fares inside a step rather than alone. An op run
+    inside another's forward or backward (linear's backward runs two matmuls) counts in both."""
+    import collections
+
+    import kindling
+    from kindling.engine.function import Function
+    kindling.set_num_threads(threads)
+    kindling.manual_seed(0)
+    spent, calls = collections.defaultdict(float), collections.Counter()
+
+    def timed(fn, key):
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[key] += time.perf_counter() - start
+                calls[key] += 1
+        return staticmethod(run)
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    step = WORKLOADS[name][0](kindling)
+    originals = []
+    for cls in set(subclasses(Function)):
+        for method in ("forward", "backward"):
+            if isinstance(cls.__dict__.get(method), staticmethod):
+                originals.append((cls, method, cls.__dict__[method]))
+                setattr(cls, method, timed(cls.__dict__[method].__func__,
+                                           f"{cls.__name__}.{method}"))
+    try:
+        for _ in range(3):
+            step()
+        spent.clear()
+        calls.clear()
+        t = time.perf_counter()
+        for _ in range(steps):
+            step()
+        total = (time.perf_counter() - t) / steps * 1e3
+    finally:
+        for cls, method, original in originals:
+            setattr(cls, method, original)
+    print(f"{name}: {total:.1f} ms per step (timed ops), {threads} thread(s), {steps} steps")
+    for key, seconds in sorted(spent.items(), key=lambda kv: -kv[1])[:30]:
+        print(f"  {key:40s} {seconds / steps * 1e3:8.2f} ms  {calls[key] // steps:4d} calls")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(WORKLOADS) + ["import"], action="append",
@@ -467,12 +520,17 @@ def main(argv=None):
     parser.add_argument("--profile", choices=sorted(WORKLOADS), default=None,
                         help="instead of timing: cProfile 10 kindling steps of this workload and "
                              "print the 30 functions with the most own time")
+    parser.add_argument("--op-times", choices=sorted(WORKLOADS), default=None,
+                        help="instead of timing: wall time per op class (forward, backward) "
+                             "inside 10 kindling steps of this workload")
     parser.add_argument("--_memory", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._memory:
         return _peak_memory_child(*args._memory)
     if args.profile:
         return profile(args.profile, args.threads)
+    if args.op_times:
+        return op_times(args.op_times, args.threads)
 
     import kindling
     import torch

@@ -41,6 +41,16 @@ def test_profile_prints_where_the_time_goes(capsys):
     assert "ms per step under cProfile" in out and "tottime" in out
 
 
+def test_op_times_lists_ops_and_restores_them(capsys):
+    from kindling.ops.elementwise import Relu
+    forward = Relu.__dict__["forward"]
+    bench.op_times("tiny_ops", 1, steps=2)
+    out = capsys.readouterr().out
+    assert "ms per step (timed ops)" in out
+    assert "Relu.forward" in out and "Relu.backward" in out and "1000 calls" in out
+    assert Relu.__dict__["forward"] is forward          # the timing wrappers are gone
+
+
 def test_lstm_flops_are_counted_through_its_gemms():
     torch.manual_seed(0)
     step = bench.WORKLOADS["lstm_lm"][0](torch)
