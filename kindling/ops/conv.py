@@ -540,5 +540,121 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                               output_padding, groups, dilation, 1)
 
 
-FUNCTIONS = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+# --- 3-D: sums of 2-D convolutions over the kernel's depth ------------------------------------
+def _triple(v, name, op):
+    if isinstance(v, (tuple, list)):
+        if len(v) != 3:
+            raise ValueError(f"{op}: {name} must be an int or a triple, got {v!r}")
+        return tuple(int(e) for e in v)
+    return (int(v),) * 3
+
+
+def _depth_slices(x, start, count, step):
+    """Depths start, start + step, ... (count of them) of (N, C, D, H, W) as (N * count, C, H, W),
+    the batch the 2-D kernels run over."""
+    n, c = x.shape[:2]
+    part = x[:, :, start:start + (count - 1) * step + 1:step]
+    return part.permute(0, 2, 1, 3, 4).reshape(n * count, c, x.shape[3], x.shape[4])
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution: output depth z is the sum over the kernel's depth i of the 2-D
+    convolution of input depth z * stride + i * dilation with the kernel slice i. Each term is
+    one conv2d over every (sample, output depth), so the 2-D path's batched GEMMs do the work
+    and the gradients, of any order, are conv2d's."""
+    op = "conv3d"
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError(f"{op}: expected input and weight Tensors")
+    if weight.ndim != 5:
+        raise RuntimeError(f"{op}: expected a 5-D weight, got shape {tuple(weight.shape)}")
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"{op}: expected a 4-D (unbatched) or 5-D (batched) input, got shape "
+                           f"{tuple(input.shape)}")
+    x = input.unsqueeze(0) if input.ndim == 4 else input
+    stride, dilation = _triple(stride, "stride", op), _triple(dilation, "dilation", op)
+    kernel = tuple(weight.shape[2:])
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0, 0)
+        elif padding != "same":
+            raise ValueError(f"{op}: padding must be 'valid', 'same' or ints, got {padding!r}")
+        elif any(st != 1 for st in stride):
+            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+        else:  # odd totals put the extra element at the end, as PyTorch does
+            from .shape import pad
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            x = pad(x, tuple(v for t in reversed(total) for v in (t // 2, t - t // 2)))
+            padding = (0, 0, 0)
+    padding = _triple(padding, "padding", op)
+    if x.shape[1] != weight.shape[1] * groups:
+        raise RuntimeError(f"{op}: expected input with {weight.shape[1] * groups} channels "
+                           f"(weight of shape {tuple(weight.shape)}, groups={groups}), but got "
+                           f"input of shape {tuple(input.shape)}")
+    if padding[0]:
+        from .shape import pad
+        x = pad(x, (0, 0, 0, 0, padding[0], padding[0]))
+    depth = x.shape[2]
+    out_d = (depth - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+    if out_d < 1:
+        raise RuntimeError(f"{op}: input depth {input.shape[-3]} (padded by {padding[0]}) is "
+                           f"smaller than the kernel depth {kernel[0]} (dilation {dilation[0]})")
+    out = None
+    for i in range(kernel[0]):
+        term = conv2d(_depth_slices(x, i * dilation[0], out_d, stride[0]), weight[:, :, i],
+                      None, stride[1:], padding[1:], dilation[1:], groups)
+        out = term if out is None else out + term
+    n = x.shape[0]
+    out = out.reshape((n, out_d) + tuple(out.shape[1:])).permute(0, 2, 1, 3, 4)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    return out.squeeze(0) if input.ndim == 4 else out
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1):
+    """The adjoint of conv3d in its input: input depth z sends, through the kernel slice i, the
+    2-D transposed convolution of its plane to output depth z * stride + i * dilation (before
+    the padding is cropped). Each slice i is one conv_transpose2d over every (sample, depth)."""
+    op = "conv_transpose3d"
+    if weight.ndim != 5:
+        raise RuntimeError(f"{op}: expected a 5-D weight, got shape {tuple(weight.shape)}")
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"{op}: expected a 4-D (unbatched) or 5-D (batched) input, got shape "
+                           f"{tuple(input.shape)}")
+    x = input.unsqueeze(0) if input.ndim == 4 else input
+    stride, padding = _triple(stride, "stride", op), _triple(padding, "padding", op)
+    output_padding = _triple(output_padding, "output_padding", op)
+    dilation = _triple(dilation, "dilation", op)
+    if x.shape[1] != weight.shape[0]:
+        raise RuntimeError(f"{op}: expected input with {weight.shape[0]} channels (weight shape "
+                           f"{tuple(weight.shape)}), got input of shape {tuple(input.shape)}")
+    for o_p, st, d in zip(output_padding, stride, dilation):
+        if o_p >= max(st, d):
+            raise RuntimeError(f"{op}: output padding must be smaller than either stride or "
+                               f"dilation, got output_padding={output_padding}, stride={stride}, "
+                               f"dilation={dilation}")
+    from .shape import pad
+    n, depth, k_d = x.shape[0], x.shape[2], weight.shape[2]
+    span = (depth - 1) * stride[0] + 1                 # depths one kernel slice writes to
+    full = span + dilation[0] * (k_d - 1) + output_padding[0]
+    planes = _depth_slices(x, 0, depth, 1)
+    out = None
+    for i in range(k_d):
+        term = conv_transpose2d(planes, weight[:, :, i], None, stride[1:], padding[1:],
+                                output_padding[1:], groups, dilation[1:])
+        term = term.reshape((n, depth) + tuple(term.shape[1:]))
+        if stride[0] > 1:  # zeros between the depths: (N, D, s, ...) -> (N, D * s, ...)
+            term = pad(term.unsqueeze(2), (0, 0, 0, 0, 0, 0, 0, stride[0] - 1))
+            term = term.reshape((n, depth * stride[0]) + tuple(term.shape[3:]))[:, :span]
+        start = i * dilation[0]
+        term = pad(term, (0, 0, 0, 0, 0, 0, start, full - start - span))
+        out = term if out is None else out + term
+    out = out[:, padding[0]:full - padding[0]].permute(0, 2, 1, 3, 4)
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1, 1)
+    return out.squeeze(0) if input.ndim == 4 else out
+
+
+FUNCTIONS = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+             "conv_transpose3d"]
 METHODS = {}

@@ -1,4 +1,4 @@
-"""Pooling, unfold/fold (im2col exposed) and unpooling, in 1-D and 2-D.
+"""Pooling, unfold/fold (im2col exposed) and unpooling, in 1-D, 2-D and 3-D.
 
 Max pooling finds each window's argmax without autograd, then *gathers* those positions: the
 gradient of a gather is a scatter-add and vice versa (`PlaneGather`/`PlaneScatter` are each
@@ -12,7 +12,8 @@ import numpy as np
 from ..engine import grad_mode
 from ..engine.function import Op
 from ..engine.tensor import Tensor, _make
-from .conv import _windows, _pair, _single, _im2col, _col2im, conv2d
+from .conv import _windows, _pair, _single, _triple, _im2col, _col2im, conv2d, conv3d
+from ._fastpaths import strided
 
 
 # --- gather/scatter within each (n, c) plane ------------------------------------------------
@@ -397,6 +398,181 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                      _pair(kernel_size, "kernel_size", "fold"), _pair(dilation, "dilation", "fold"),
                      _pair(padding, "padding", "fold"), _pair(stride, "stride", "fold"))
     return out.squeeze(0) if unbatched else out
+
+
+# --- 3-D -------------------------------------------------------------------------------------------
+def _volume_input(op, input):
+    if input.ndim not in (4, 5):
+        raise RuntimeError(f"{op}: expected a 4-D (unbatched) or 5-D (batched) input, got shape "
+                           f"{tuple(input.shape)}")
+    return input.unsqueeze(0) if input.ndim == 4 else input
+
+
+def _pool3d_args(op, kernel_size, stride, padding, dilation=1):
+    kernel = _triple(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None or stride == [] else _triple(stride, "stride", op)
+    padding, dilation = _triple(padding, "padding", op), _triple(dilation, "dilation", op)
+    for k, p in zip(kernel, padding):
+        if p > k // 2:
+            raise RuntimeError(f"{op}: pad should be at most half of effective kernel size, but "
+                               f"got pad={p}, kernel_size={k}")
+    if min(kernel) <= 0 or min(stride) <= 0 or min(dilation) <= 0:
+        raise RuntimeError(f"{op}: kernel_size, stride and dilation must be positive, got "
+                           f"{kernel}, {stride}, {dilation}")
+    return kernel, stride, padding, dilation
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """Each window's first maximum (a NaN counts as one), gathered from the flattened D*H*W
+    volume: the indices are positions in it, as PyTorch returns them."""
+    op = "max_pool3d"
+    x = _volume_input(op, input)
+    kernel, stride, padding, dilation = _pool3d_args(op, kernel_size, stride, padding, dilation)
+    n, c = x.shape[:2]
+    size = tuple(x.shape[2:])
+    out = tuple(_pool_out(size[i], kernel[i], stride[i], padding[i], dilation[i], ceil_mode)
+                for i in range(3))
+    if min(out) <= 0:
+        raise RuntimeError(f"{op}: output size is too small ({out}) for input of shape "
+                           f"{tuple(input.shape)} with kernel {kernel}, stride {stride}, padding "
+                           f"{padding}")
+    a = x._array
+    need = [(out[i] - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 for i in range(3)]
+    fill = -np.inf if a.dtype.kind == "f" else np.iinfo(a.dtype).min
+    ap = np.pad(a, ((0, 0), (0, 0)) + tuple((padding[i], max(0, need[i] - size[i] - padding[i]))
+                                            for i in range(3)), constant_values=fill)
+    st = ap.strides
+    win = strided(ap, (n, c) + out + kernel, st[:2] + tuple(st[2 + i] * stride[i] for i in range(3))
+                  + tuple(st[2 + i] * dilation[i] for i in range(3))).reshape(n, c, *out, -1)
+    local = win.argmax(axis=-1)
+    if a.dtype.kind == "f":
+        nan = np.isnan(win)
+        if nan.any():
+            local = np.where(nan.any(axis=-1), nan.argmax(axis=-1), local)
+    kd, rest = np.divmod(local, kernel[1] * kernel[2])
+    kh, kw = np.divmod(rest, kernel[2])
+    pos = [np.arange(out[i]).reshape([-1 if j == i else 1 for j in range(3)]) * stride[i]
+           - padding[i] for i in range(3)]
+    idx = ((pos[0] + kd * dilation[0]) * size[1] + pos[1] + kh * dilation[1]) * size[2] \
+        + pos[2] + kw * dilation[2]
+    idx = idx.reshape(n, c, -1)
+    values = _gather(x.reshape(n, c, -1), idx).reshape((n, c) + out)
+    indices = _make(idx.reshape((n, c) + out))
+    if input.ndim == 4:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return (values, indices) if return_indices else values
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """Window sums by a depthwise conv3d with a ones kernel, divided by each window's count
+    (PyTorch's, for count_include_pad and ceil_mode) or by divisor_override."""
+    op = "avg_pool3d"
+    x = _volume_input(op, input)
+    kernel, stride, padding, _ = _pool3d_args(op, kernel_size, stride, padding)
+    c = x.shape[1]
+    size = tuple(x.shape[2:])
+    out = tuple(_pool_out(size[i], kernel[i], stride[i], padding[i], 1, ceil_mode)
+                for i in range(3))
+    extra = [max(0, (out[i] - 1) * stride[i] + kernel[i] - size[i] - 2 * padding[i])
+             for i in range(3)]
+    if any(extra):  # ceil_mode windows past the padding see zeros, not counted
+        from .shape import pad
+        x = pad(x, (0, extra[2], 0, extra[1], 0, extra[0]))
+    ones = _make(np.ones((c, 1) + kernel, dtype=x._array.dtype))
+    summed = conv3d(x, ones, stride=stride, padding=padding, groups=c)
+    if divisor_override:
+        result = summed / float(divisor_override)
+    else:
+        counts = [_axis_counts(size[i], out[i], kernel[i], stride[i], padding[i],
+                               count_include_pad) for i in range(3)]
+        divisor = np.einsum("i,j,k->ijk", *counts).astype(x._array.dtype)
+        result = summed / _make(divisor)
+    return result.squeeze(0) if input.ndim == 4 else result
+
+
+def _axis_counts(size, out, k, s, p, count_include_pad):
+    start = np.arange(out) * s - p
+    end = np.minimum(start + k, size + p)
+    if count_include_pad:
+        return end - start
+    return np.minimum(end, size) - np.maximum(start, 0)
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Averages over windows [floor(i*D/oD), ceil((i+1)*D/oD)) in each dim: separable, so three
+    products with averaging matrices (gradients from matmul)."""
+    x = _volume_input("adaptive_avg_pool3d", input)
+    size = tuple(x.shape[2:])
+    out = _output_size3(output_size, size, "adaptive_avg_pool3d")
+    dtype = x._array.dtype
+    for axis in range(3):  # average the last axis, then rotate it to the front of the volume
+        m = _make(_averaging_matrix(size[axis], out[axis], dtype).T.copy())
+        x = x.permute(0, 1, 3, 4, 2).matmul(m)
+    return x.squeeze(0) if input.ndim == 4 else x
+
+
+def _output_size3(output_size, size, op):
+    if isinstance(output_size, (tuple, list)):
+        if len(output_size) != 3:
+            raise ValueError(f"{op}: output_size must be an int or a triple, got {output_size!r}")
+        return tuple(size[i] if v is None else int(v) for i, v in enumerate(output_size))
+    return (int(output_size),) * 3
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    x = _volume_input("adaptive_max_pool3d", input)
+    n, c = x.shape[:2]
+    size = tuple(x.shape[2:])
+    out = _output_size3(output_size, size, "adaptive_max_pool3d")
+    a = x._array
+    idx = np.empty((n, c) + out, dtype=np.int64)
+    bounds = [_adaptive_bounds(size[i], out[i]) for i in range(3)]
+    for i, (d0, d1) in enumerate(bounds[0]):
+        for j, (h0, h1) in enumerate(bounds[1]):
+            for k, (w0, w1) in enumerate(bounds[2]):
+                block = a[:, :, d0:d1, h0:h1, w0:w1].reshape(n, c, -1)
+                local = _first_max(block)
+                dd, rest = np.divmod(local, (h1 - h0) * (w1 - w0))
+                hh, ww = np.divmod(rest, w1 - w0)
+                idx[:, :, i, j, k] = ((d0 + dd) * size[1] + h0 + hh) * size[2] + w0 + ww
+    values = _gather(x.reshape(n, c, -1), idx.reshape(n, c, -1)).reshape((n, c) + out)
+    indices = _make(idx)
+    if input.ndim == 4:
+        values, indices = values.squeeze(0), indices.squeeze(0)
+    return (values, indices) if return_indices else values
+
+
+def _first_max(block):
+    """Index of the first maximum along the last axis, a NaN counting as the maximum."""
+    local = block.argmax(axis=-1)
+    if block.dtype.kind == "f":
+        nan = np.isnan(block)
+        if nan.any():
+            local = np.where(nan.any(axis=-1), nan.argmax(axis=-1), local)
+    return local
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    op = "max_unpool3d"
+    x = _volume_input(op, input)
+    kernel = _triple(kernel_size, "kernel_size", op)
+    stride = kernel if stride is None else _triple(stride, "stride", op)
+    padding = _triple(padding, "padding", op)
+    n, c = x.shape[:2]
+    if output_size is None:
+        out = tuple((x.shape[2 + i] - 1) * stride[i] - 2 * padding[i] + kernel[i]
+                    for i in range(3))
+    else:
+        out = tuple(output_size)[-3:]
+    idx = indices._array.reshape(n, c, -1)
+    volume = out[0] * out[1] * out[2]
+    if idx.size and (idx.min() < 0 or idx.max() >= volume):
+        raise RuntimeError(f"{op}: found an invalid max index {int(idx.max())} (output volumes "
+                           f"are of size {out[0]}x{out[1]}x{out[2]})")
+    result = PlaneScatter.apply(x.reshape(n, c, -1), idx, volume).reshape((n, c) + out)
+    return result.squeeze(0) if input.ndim == 4 else result
 
 
 FUNCTIONS = ["max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d",

@@ -141,19 +141,44 @@ from .loss import *  # noqa: E402,F401,F403  (losses; last, so they can use ever
 
 
 # --- vision: convolution, pooling, normalization, resampling (kindling/ops) -------------------
-from ...ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: E402,F401
-from ...ops.pool import (max_pool1d, max_pool2d, avg_pool1d, avg_pool2d,  # noqa: E402,F401
-                         adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_max_pool1d,
-                         adaptive_max_pool2d, max_unpool1d, max_unpool2d, unfold, fold)
+from ...ops.conv import (conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d,  # noqa: E402,F401
+                         conv_transpose3d)
+from ...ops.pool import (max_pool1d, max_pool2d, max_pool3d, avg_pool1d,  # noqa: E402,F401
+                         avg_pool2d, avg_pool3d, adaptive_avg_pool1d, adaptive_avg_pool2d,
+                         adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
+                         adaptive_max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d, unfold,
+                         fold)
 from ...ops.norm import (batch_norm, instance_norm, layer_norm, group_norm,  # noqa: E402,F401
                          local_response_norm, rms_norm)
 from ...ops.resample import (interpolate, upsample, pixel_shuffle,  # noqa: E402,F401
                              pixel_unshuffle)
 
 
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=True):
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool3d(input, output_size, True)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):

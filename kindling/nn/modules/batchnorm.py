@@ -6,7 +6,8 @@ from ...ops import norm as N
 from ._affine import add_affine, reset_affine
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d"]
 
 
 class _NormBase(Module):
@@ -124,3 +125,8 @@ class InstanceNorm1d(_InstanceNorm):
 class InstanceNorm2d(_InstanceNorm):
     """Per-sample, per-channel normalization over H and W (style transfer, GANs)."""
     _batched_dims = 4
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Per-sample, per-channel normalization over D, H and W."""
+    _batched_dims = 5

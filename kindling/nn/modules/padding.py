@@ -1,10 +1,11 @@
-"""Padding layers: constant (zero), reflection, replication and circular, 1-D and 2-D."""
+"""Padding layers: constant (zero), reflection, replication and circular, 1-D, 2-D and 3-D."""
 from ...ops.shape import pad
 from .module import Module
 
 __all__ = ["ZeroPad1d", "ZeroPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
            "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
-           "CircularPad2d"]
+           "CircularPad2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d",
+           "CircularPad3d"]
 
 
 class _PadNd(Module):
@@ -23,7 +24,7 @@ class _PadNd(Module):
         return pad(input, self.padding, mode=self._mode)
 
     def extra_repr(self):
-        if self._mode == "constant" and not isinstance(self, (ZeroPad1d, ZeroPad2d)):
+        if self._mode == "constant" and not isinstance(self, (ZeroPad1d, ZeroPad2d, ZeroPad3d)):
             return f"padding={self.padding}, value={self.value}"
         return f"{self.padding}"
 
@@ -68,3 +69,24 @@ class CircularPad1d(_PadNd):
 
 class CircularPad2d(_PadNd):
     _mode, _pairs = "circular", 2
+
+
+class ConstantPad3d(_PadNd):
+    _pairs = 3
+
+
+class ZeroPad3d(ConstantPad3d):
+    def __init__(self, padding):
+        super().__init__(padding, 0.0)
+
+
+class ReflectionPad3d(_PadNd):
+    _mode, _pairs = "reflect", 3
+
+
+class ReplicationPad3d(_PadNd):
+    _mode, _pairs = "replicate", 3
+
+
+class CircularPad3d(_PadNd):
+    _mode, _pairs = "circular", 3

@@ -2,9 +2,9 @@
 from ...ops import pool as P
 from .module import Module
 
-__all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "MaxUnpool1d",
-           "MaxUnpool2d"]
+__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -37,6 +37,14 @@ class MaxPool1d(_MaxPoolNd):
                             ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """Max over kernel_size windows. Shape: (N, C, D, H, W) -> (N, C, D_out, H_out, W_out)."""
+
+    def forward(self, input):
+        return P.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
 class AvgPool2d(Module):
     """Mean over kernel_size windows (count_include_pad, ceil_mode, divisor_override)."""
 
@@ -56,6 +64,14 @@ class AvgPool2d(Module):
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool3d(AvgPool2d):
+    """Mean over kernel_size windows of (N, C, D, H, W) volumes."""
+
+    def forward(self, input):
+        return P.avg_pool3d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
 
 
 class AvgPool1d(Module):
@@ -105,6 +121,19 @@ class AdaptiveAvgPool1d(_AdaptivePool):
         return P.adaptive_avg_pool1d(input, self.output_size)
 
 
+class AdaptiveAvgPool3d(_AdaptivePool):
+    def __init__(self, output_size):
+        super().__init__(output_size)
+
+    def forward(self, input):
+        return P.adaptive_avg_pool3d(input, self.output_size)
+
+
+class AdaptiveMaxPool3d(_AdaptivePool):
+    def forward(self, input):
+        return P.adaptive_max_pool3d(input, self.output_size, self.return_indices)
+
+
 class AdaptiveMaxPool2d(_AdaptivePool):
     def forward(self, input):
         return P.adaptive_max_pool2d(input, self.output_size, self.return_indices)
@@ -142,4 +171,12 @@ class MaxUnpool1d(_MaxUnpoolNd):
 
     def forward(self, input, indices, output_size=None):
         return P.max_unpool1d(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    _dims = 3
+
+    def forward(self, input, indices, output_size=None):
+        return P.max_unpool3d(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)
