@@ -137,3 +137,25 @@ def test_errors_name_the_op_and_shapes():
         F.max_pool3d(K.ones(1, 1, 4, 4, 4), 2, padding=2)
     with pytest.raises(ValueError, match="kernel_size must be an int or a triple"):
         F.avg_pool3d(K.ones(1, 1, 4, 4, 4), (2, 2))
+
+
+@pytest.mark.parametrize("shape,kw", [
+    ((2, 3, 5, 7), dict(size=(9, 4), mode="bicubic")),
+    ((2, 3, 5, 7), dict(scale_factor=2.5, mode="bicubic", align_corners=True)),
+    ((2, 3, 5, 7), dict(scale_factor=(1.7, 0.6), mode="bicubic")),
+    ((2, 3, 4, 5, 6), dict(size=(7, 3, 9), mode="trilinear")),
+    ((2, 3, 4, 5, 6), dict(scale_factor=2, mode="trilinear", align_corners=True)),
+    ((2, 3, 4, 5, 6), dict(scale_factor=1.5, mode="nearest")),
+    ((2, 3, 4, 5, 6), dict(size=(5, 7, 3), mode="nearest-exact"))], ids=str)
+def test_interpolate_bicubic_trilinear_and_volumes_match_torch(shape, kw):
+    check(lambda t: F.interpolate(t, **kw), lambda t: TF.interpolate(t, **kw), rand(*shape),
+          rtol=1e-5, atol=1e-5)
+    layer, reference = nn.Upsample(**kw), torch.nn.Upsample(**kw)
+    check(layer, reference, rand(*shape, seed=3), rtol=1e-5, atol=1e-5)
+
+
+def test_interpolate_mode_needs_its_dims():
+    with pytest.raises(ValueError, match="'trilinear' expects a 5-D input"):
+        F.interpolate(K.ones(1, 1, 4, 4), scale_factor=2, mode="trilinear")
+    with pytest.raises(ValueError, match="expected a 3-D, 4-D or 5-D input"):
+        F.interpolate(K.ones(4, 4), scale_factor=2)

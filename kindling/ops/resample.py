@@ -1,7 +1,9 @@
-"""Resizing feature maps: interpolate (nearest, linear, bilinear) and pixel (un)shuffle.
+"""Resizing feature maps: interpolate (nearest, linear, bilinear, bicubic, trilinear) and pixel
+(un)shuffle.
 
-Both are gathers along the spatial axes (plus a weighted sum for linear modes), built from
-indexing and arithmetic, so gradients come from those ops."""
+Both are gathers along the spatial axes (plus a weighted sum for the interpolating modes, one
+axis at a time: every mode is separable), built from indexing and arithmetic, so gradients come
+from those ops."""
 import math
 
 import numpy as np
@@ -21,7 +23,8 @@ def _source_coords(out_size, in_size, scale, align_corners, mode):
         ratio = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
         return dst * ratio
     ratio = 1.0 / scale if scale else in_size / out_size
-    return np.maximum((dst + 0.5) * ratio - 0.5, 0.0)
+    src = (dst + 0.5) * ratio - 0.5
+    return src if mode == "cubic" else np.maximum(src, 0.0)  # cubic taps clamp instead
 
 
 def _linear_along(x, axis, out_size, in_size, scale, align_corners):
@@ -36,21 +39,44 @@ def _linear_along(x, axis, out_size, in_size, scale, align_corners):
     return x.index_select(axis, _make(lo)) * w_lo_t + x.index_select(axis, _make(hi)) * w_hi_t
 
 
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) cubic convolution coefficient
+
+
+def _cubic_along(x, axis, out_size, in_size, scale, align_corners):
+    """Keys' cubic convolution over the four inputs around each source coordinate, indices
+    clamped to the edge, as PyTorch's bicubic mode."""
+    src = _source_coords(out_size, in_size, scale, align_corners, "cubic")
+    base = np.floor(src)
+    t = src - base
+    a = _CUBIC_A
+    near = lambda d: ((a + 2) * d - (a + 3)) * d * d + 1                 # noqa: E731, |d| <= 1
+    far = lambda d: ((a * d - 5 * a) * d + 8 * a) * d - 4 * a            # noqa: E731, 1 < |d| < 2
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    shape = [1] * x.ndim
+    shape[axis] = out_size
+    out = None
+    for k, w in enumerate(weights):
+        idx = np.clip(base.astype(np.int64) - 1 + k, 0, in_size - 1)
+        term = x.index_select(axis, _make(idx)) * _make(w.astype(x._array.dtype).reshape(shape))
+        out = term if out is None else out + term
+    return out
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     spatial = input.ndim - 2
-    if spatial not in (1, 2):
-        raise NotImplementedError(f"interpolate: kindling supports 3-D and 4-D inputs, got shape "
-                                  f"{tuple(input.shape)}")
+    if spatial not in (1, 2, 3):
+        raise ValueError(f"interpolate: expected a 3-D, 4-D or 5-D input (batch, channels, "
+                         f"spatial dims), got shape {tuple(input.shape)}")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported by kindling")
-    modes = {"nearest", "nearest-exact", "linear", "bilinear"}
-    if mode not in modes:
+    dims_of = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+    if mode not in ("nearest", "nearest-exact") and mode not in dims_of:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; use one of "
-                                  f"{sorted(modes)}")
-    if mode in ("linear", "bilinear") and mode != ("linear" if spatial == 1 else "bilinear"):
-        raise ValueError(f"interpolate: mode {mode!r} expects a {3 if mode == 'linear' else 4}-D "
-                         f"input, got shape {tuple(input.shape)}")
+                                  f"{sorted(['nearest', 'nearest-exact'] + list(dims_of))}")
+    if mode in dims_of and dims_of[mode] != spatial:
+        raise ValueError(f"interpolate: mode {mode!r} expects a {dims_of[mode] + 2}-D input, got "
+                         f"shape {tuple(input.shape)}")
     if mode.startswith("nearest") and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
@@ -75,6 +101,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if mode.startswith("nearest"):
             idx = _source_coords(n_out, n_in, scale, None, mode)
             out = out.index_select(axis, _make(idx))
+        elif mode == "bicubic":
+            out = _cubic_along(out, axis, n_out, n_in, scale, bool(align_corners))
         else:
             out = _linear_along(out, axis, n_out, n_in, scale, bool(align_corners))
     return out

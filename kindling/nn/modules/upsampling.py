@@ -8,7 +8,7 @@ __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuf
 
 
 class Upsample(Module):
-    """Resize by `size` or `scale_factor` with nearest, linear or bilinear interpolation."""
+    """Resize by `size` or `scale_factor`: nearest, linear, bilinear, bicubic or trilinear."""
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
