@@ -575,6 +575,29 @@ def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_siz
     return result.squeeze(0) if input.ndim == 4 else result
 
 
+# --- power-average (LP) pooling: PyTorch's composite --------------------------------------------
+def _lp_pool(avg_pool, input, norm_type, kernel, stride, ceil_mode):
+    """(sum over each window of x^p)^(1/p): p = inf is max pooling, p = 1 sum pooling."""
+    p = float(norm_type)
+    out = avg_pool(input.pow(p), kernel, stride, 0, ceil_mode)
+    from .elementwise import relu
+    return (out.sign() * relu(out.abs())).mul(float(np.prod(kernel))).pow(1.0 / p)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool(avg_pool1d, input, norm_type, _single(kernel_size), stride, ceil_mode)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool(avg_pool2d, input, norm_type, _pair(kernel_size, "kernel_size", "lp_pool2d"),
+                    stride, ceil_mode)
+
+
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    return _lp_pool(avg_pool3d, input, norm_type,
+                    _triple(kernel_size, "kernel_size", "lp_pool3d"), stride, ceil_mode)
+
+
 FUNCTIONS = ["max_pool1d", "max_pool2d", "avg_pool1d", "adaptive_avg_pool1d",
              "adaptive_max_pool1d"]
 METHODS = {}

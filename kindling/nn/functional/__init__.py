@@ -147,11 +147,11 @@ from ...ops.pool import (max_pool1d, max_pool2d, max_pool3d, avg_pool1d,  # noqa
                          avg_pool2d, avg_pool3d, adaptive_avg_pool1d, adaptive_avg_pool2d,
                          adaptive_avg_pool3d, adaptive_max_pool1d, adaptive_max_pool2d,
                          adaptive_max_pool3d, max_unpool1d, max_unpool2d, max_unpool3d, unfold,
-                         fold)
+                         fold, lp_pool1d, lp_pool2d, lp_pool3d)
 from ...ops.norm import (batch_norm, instance_norm, layer_norm, group_norm,  # noqa: E402,F401
                          local_response_norm, rms_norm)
 from ...ops.resample import (interpolate, upsample, pixel_shuffle,  # noqa: E402,F401
-                             pixel_unshuffle)
+                             pixel_unshuffle, channel_shuffle, affine_grid, grid_sample)
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,

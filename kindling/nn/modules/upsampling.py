@@ -1,10 +1,10 @@
-"""Upsample, PixelShuffle/PixelUnshuffle, Fold/Unfold layers."""
+"""Upsample, PixelShuffle/PixelUnshuffle, ChannelShuffle, Fold/Unfold layers."""
 from ...ops import resample as R
 from ...ops import pool as P
 from .module import Module
 
 __all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d", "PixelShuffle",
-           "PixelUnshuffle", "Fold", "Unfold"]
+           "PixelUnshuffle", "ChannelShuffle", "Fold", "Unfold"]
 
 
 class Upsample(Module):
@@ -98,3 +98,17 @@ class Fold(Module):
     def extra_repr(self):
         return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
                 f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")
+
+
+class ChannelShuffle(Module):
+    """Interleave the channels of `groups` groups (ShuffleNet): (N, g * k, *) -> (N, k * g, *)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return R.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
