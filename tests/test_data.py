@@ -445,3 +445,33 @@ def test_generic_subscription_for_type_hints():
 
     out = list(kdata.DataLoader(MyData(), batch_size=2, sampler=MySampler()))
     assert [a.tolist() for a in out[0]] == [[1, 0], [1.0, 0.0]]
+
+
+# --- DistributedSampler --------------------------------------------------------------------------
+@pytest.mark.parametrize("n,replicas,drop_last", [(10, 3, False), (10, 3, True), (9, 3, False),
+                                                  (2, 4, False), (7, 2, True)])
+def test_distributed_sampler_matches_torch_unshuffled(n, replicas, drop_last):
+    data = list(range(n))
+    for rank in range(replicas):
+        ours = kdata.DistributedSampler(data, replicas, rank, shuffle=False,
+                                               drop_last=drop_last)
+        theirs = tdata.DistributedSampler(data, replicas, rank, shuffle=False, drop_last=drop_last)
+        assert list(ours) == list(theirs) and len(ours) == len(theirs)
+
+
+def test_distributed_sampler_shuffles_the_same_order_on_every_replica():
+    data = list(range(11))
+    shards = [kdata.DistributedSampler(data, 3, r, seed=5) for r in range(3)]
+    first = [list(s) for s in shards]
+    covered = sorted(i for shard in first for i in shard)
+    assert len(covered) == 12 and set(covered) == set(data)      # padded by one repeat
+    assert [list(s) for s in shards] == first                   # same epoch, same order
+    for s in shards:
+        s.set_epoch(1)
+    assert [list(s) for s in shards] != first
+    loader = kdata.DataLoader(data, batch_size=2, sampler=shards[0])
+    assert sum(len(b) for b in loader) == 4
+    with pytest.raises(RuntimeError, match="pass num_replicas and rank"):
+        kdata.DistributedSampler(data)
+    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+        kdata.DistributedSampler(data, 3, 3)

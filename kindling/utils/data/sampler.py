@@ -179,3 +179,53 @@ class BatchSampler(Sampler):
         if self.drop_last:
             return len(self.sampler) // self.batch_size
         return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+
+
+class DistributedSampler(Sampler):
+    """This replica's share of the dataset: every num_replicas-th index of one epoch's order,
+    starting at `rank`, the order padded (by repeating its head) or cut (`drop_last`) to a
+    multiple of num_replicas. With `shuffle`, the order is a permutation seeded by
+    seed + epoch (call `set_epoch` each epoch), so every replica draws the same one.
+
+    kindling runs in one process (torch.distributed is not available), so num_replicas and rank
+    must be given: one process per shard of a dataset, or evaluation of a single shard."""
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,
+                 drop_last=False):
+        if num_replicas is None or rank is None:
+            raise RuntimeError("Requires distributed package to be available: kindling has no "
+                               "torch.distributed backend, so pass num_replicas and rank")
+        if rank >= num_replicas or rank < 0:
+            raise ValueError(f"Invalid rank {rank}, rank should be in the interval "
+                             f"[0, {num_replicas - 1}]")
+        self.dataset, self.num_replicas, self.rank = dataset, num_replicas, rank
+        self.shuffle, self.seed, self.drop_last, self.epoch = shuffle, seed, drop_last, 0
+        n = len(dataset)
+        if drop_last and n % num_replicas:
+            self.num_samples = -(-(n - num_replicas) // num_replicas)
+        else:
+            self.num_samples = -(-n // num_replicas)
+        self.total_size = self.num_samples * num_replicas
+
+    def __iter__(self):
+        n = len(self.dataset)
+        if self.shuffle:
+            from ...creation import randperm
+            from ...random import Generator
+            g = Generator()
+            g.manual_seed(self.seed + self.epoch)
+            indices = randperm(n, generator=g).tolist()
+        else:
+            indices = list(range(n))
+        if not self.drop_last:
+            missing = self.total_size - len(indices)
+            indices += (indices * -(-missing // max(len(indices), 1)))[:missing]
+        else:
+            indices = indices[:self.total_size]
+        return iter(indices[self.rank:self.total_size:self.num_replicas])
+
+    def __len__(self):
+        return self.num_samples
+
+    def set_epoch(self, epoch):
+        self.epoch = epoch
