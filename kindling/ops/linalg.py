@@ -501,7 +501,8 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
 
 
 def inverse(input, *, out=None):
-    return inv(input)
+    from .decomposition import linalg_inv  # torch.linalg.inv's errors (LinAlgError)
+    return linalg_inv(input)
 
 
 def dist(input, other, p=2):
@@ -852,7 +853,7 @@ METHODS = {
     "matmul": matmul, "mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "vdot": vdot,
     "outer": outer, "ger": ger, "addmm": addmm, "addmv": addmv, "addbmm": addbmm,
     "baddbmm": baddbmm, "addr": addr, "norm": norm, "dist": dist,
-    "det": det, "inverse": lambda self: inv(self), "trace": trace,
+    "det": det, "inverse": inverse, "trace": trace,
     "matrix_power": matrix_power, "cross": cross, "kron": kron, "logdet": logdet,
     "cov": cov, "corrcoef": corrcoef, "inner": inner,
     **{name + "_": inplace(fn, name + "_") for name, fn in [
