@@ -37,7 +37,8 @@ from ._misc import (is_tensor, is_storage, numel, is_floating_point, is_nonzero,
                     are_deterministic_algorithms_enabled,
                     is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
                     get_float32_matmul_precision, compile, autocast, finfo, iinfo,
-                    promote_types, can_cast, is_complex, is_signed)
+                    promote_types, can_cast, is_complex, is_signed, set_anomaly_enabled,
+                    is_anomaly_enabled, is_anomaly_check_nan_enabled)
 from .threads import (set_num_threads, get_num_threads, set_num_interop_threads,  # noqa: E402
                       get_num_interop_threads)
 

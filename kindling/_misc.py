@@ -6,12 +6,15 @@ import numpy as np
 
 from .engine.tensor import Tensor
 from .amp import autocast
+from .autograd.anomaly_mode import (set_anomaly_enabled, is_anomaly_enabled,
+                                    is_anomaly_check_nan_enabled)
 
 __all__ = ["is_tensor", "is_storage", "numel", "is_floating_point", "is_nonzero",
            "set_printoptions", "get_printoptions", "use_deterministic_algorithms",
            "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled",
            "set_float32_matmul_precision", "get_float32_matmul_precision", "compile", "autocast",
-           "finfo", "iinfo", "promote_types", "can_cast", "is_complex", "is_signed"]
+           "finfo", "iinfo", "promote_types", "can_cast", "is_complex", "is_signed",
+           "set_anomaly_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]
 
 
 def is_tensor(obj):

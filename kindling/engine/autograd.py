@@ -8,7 +8,7 @@ values are released as soon as it has run (unless `retain_graph`).
 import numpy as np
 
 from . import grad_mode
-from .function import Node, _raise_freed
+from .function import Node, _Anomaly, _raise_freed
 from .tensor import Tensor, _make
 from .broadcast import sum_to
 from .cast import cast
@@ -100,9 +100,12 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
             for i, g in enumerate(grads):
                 if g is None:
                     grads[i] = _zeros_like_output(node, i)
-        input_grads = node.op.backward(node, *grads)
-        if type(input_grads) is not tuple:
-            input_grads = (input_grads,)
+        if _Anomaly.enabled:
+            input_grads = _anomaly_backward(node, grads)
+        else:
+            input_grads = node.op.backward(node, *grads)
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)
         if not retain_graph:
             node.release()
         for edge, meta, g in zip(node.edges, node.input_meta, input_grads):
@@ -139,6 +142,40 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, inputs):
             g = captured.get(i)
         result.append(g)
     return result
+
+
+def _anomaly_backward(node, grads):
+    """Run one node's backward in anomaly mode: a NaN gradient is an error (when check_nan), and
+    any error is preceded by a warning showing where in forward the node was created."""
+    try:
+        input_grads = node.op.backward(node, *grads)
+        if type(input_grads) is not tuple:
+            input_grads = (input_grads,)
+        if _Anomaly.check_nan:
+            for i, g in enumerate(input_grads):
+                if g is None:
+                    continue
+                a = g._array if isinstance(g, Tensor) else np.asarray(g)
+                if a.dtype.kind == "f" and np.isnan(a).any():
+                    raise RuntimeError(f"Function '{node.name()}' returned nan values in its "
+                                       f"{i}th output.")
+    except Exception:
+        _warn_forward_trace(node)
+        raise
+    return input_grads
+
+
+def _warn_forward_trace(node):
+    import traceback
+    import warnings
+    stack = node.__dict__.get("_forward_trace")
+    if stack is None:
+        message = (f"Error detected in {node.name()}. No forward pass information available. "
+                   f"Enable detect anomaly during forward pass for more information.")
+    else:
+        message = (f"Error detected in {node.name()}. Traceback of forward call that caused the "
+                   f"error:\n{''.join(traceback.format_list(stack))}")
+    warnings.warn(message, UserWarning, stacklevel=2)
 
 
 def _visit_output_grads(node, grads, wanted, captured):

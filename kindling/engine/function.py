@@ -18,6 +18,14 @@ from .tensor import Tensor, _make
 _State = grad_mode._State
 
 
+class _Anomaly:
+    """torch.autograd's anomaly mode (kindling/autograd/anomaly_mode.py sets it). Read once per
+    recorded op and once per backward node, so a plain class attribute like grad_mode._State:
+    when off, anomaly mode costs one attribute check."""
+    enabled = False
+    check_nan = True
+
+
 class Node:
     """One recorded op. It is also the `ctx` its forward and backward receive, as in PyTorch.
 
@@ -216,6 +224,8 @@ class Op(Function):
 
 def _apply_recorded(cls, args, kwargs):
     ctx = Node(cls)
+    if _Anomaly.enabled:
+        ctx.__dict__["_forward_trace"] = _forward_trace()
     edges, meta, needs = [], [], []
     for a in args:
         if isinstance(a, Tensor) and a._requires_grad:
@@ -243,6 +253,19 @@ def _apply_recorded(cls, args, kwargs):
         finally:
             _State.enabled = previous
     return _record(cls, ctx, out, args)
+
+
+def _forward_trace():
+    """The stack of the code that called the op, without kindling's own op layers (engine/ and
+    ops/ play the part of PyTorch's C++ kernels, which its forward traces do not show either)."""
+    import os
+    import traceback
+    stack = traceback.extract_stack()
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    internal = (os.path.join(package, "engine") + os.sep, os.path.join(package, "ops") + os.sep)
+    while stack and stack[-1].filename.startswith(internal):
+        stack.pop()
+    return stack
 
 
 def _record(cls, ctx, out, args):
