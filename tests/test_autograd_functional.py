@@ -428,3 +428,19 @@ def test_autograd_functional_is_loaded_on_first_use():
             "print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "ok", out.stderr
+
+
+def test_variable_is_a_tensor_sharing_data():
+    from kindling.autograd import Variable
+    x = kindling.ones(2)
+    v = Variable(x)
+    assert v is not x and isinstance(x, Variable) and not v.requires_grad
+    v.add_(1)                                            # shares x's memory
+    assert x.tolist() == [2.0, 2.0]
+    y = kindling.ones(2, requires_grad=True) * 2
+    w = Variable(y)
+    assert w.is_leaf and not w.requires_grad and w.grad_fn is None
+    z = Variable(x, requires_grad=True)
+    (z * 3).sum().backward()
+    assert z.is_leaf and z.grad.tolist() == [3.0, 3.0]
+    assert Variable().shape == (0,) and not isinstance(1.0, Variable)
