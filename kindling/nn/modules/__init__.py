@@ -18,3 +18,4 @@ from .attention import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .positional import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
