@@ -320,10 +320,150 @@ def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
                         lambda s: _np_rng(generator).lognormal(mean, std, s))
 
 
+# --- window functions (torch's formulas, evaluated in the window's dtype) --------------------------
+def _window(op, window_length, periodic, dtype, requires_grad, device, formula):
+    """A length-`window_length` window; periodic windows are the symmetric window one longer,
+    without its last point (as torch, for spectral analysis)."""
+    check_device(device)
+    d = dtypes.as_dtype(dtype) or dtypes.get_default_dtype()
+    if not d.is_floating_point:
+        raise RuntimeError(f"{op} expects floating point dtypes, got: {d.name}")
+    window_length = int(window_length)
+    if window_length < 0:
+        raise RuntimeError(f"{op} requires non-negative window_length, got "
+                           f"window_length={window_length}")
+    if window_length <= 1:
+        return _finish(np.ones(window_length, dtype=d.np), requires_grad)
+    n = window_length + 1 if periodic else window_length
+    with np.errstate(invalid="ignore", divide="ignore"):
+        w = np.asarray(formula(np.arange(n, dtype=d.np), n, d.np.type), dtype=d.np)
+    return _finish(np.ascontiguousarray(w[:window_length]), requires_grad)
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None,
+                   layout=None, device=None, requires_grad=False):
+    """alpha - beta * cos(2 pi n / (N - 1))."""
+    return _window("hamming_window", window_length, periodic, dtype, requires_grad, device,
+                   lambda k, n, f: np.cos(k * f(2 * math.pi / (n - 1))) * f(-beta) + f(alpha))
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                requires_grad=False):
+    """0.5 - 0.5 * cos(2 pi n / (N - 1)) (torch: hamming_window with alpha = beta = 0.5)."""
+    return _window("hann_window", window_length, periodic, dtype, requires_grad, device,
+                   lambda k, n, f: np.cos(k * f(2 * math.pi / (n - 1))) * f(-0.5) + f(0.5))
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    requires_grad=False):
+    """0.42 - 0.5 * cos(2 pi n / (N - 1)) + 0.08 * cos(4 pi n / (N - 1))."""
+    def formula(k, n, f):
+        w = k * f(math.pi / (n - 1))
+        return np.cos(w * f(4)) * f(0.08) - np.cos(w * f(2)) * f(0.5) + f(0.42)
+    return _window("blackman_window", window_length, periodic, dtype, requires_grad, device,
+                   formula)
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, layout=None, device=None,
+                    requires_grad=False):
+    """The triangle 1 - |2n / (N - 1) - 1|."""
+    def formula(k, n, f):
+        w = k * f(2.0 / (n - 1))
+        half = ((n - 1) >> 1) + 1
+        w[half:] = w[half:] * f(-1) + f(2)
+        return w
+    return _window("bartlett_window", window_length, periodic, dtype, requires_grad, device,
+                   formula)
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout=None,
+                  device=None, requires_grad=False):
+    """I0(beta * sqrt(1 - ((n - a) / a)**2)) / I0(beta), a = (N - 1) / 2."""
+    def formula(k, n, f):
+        a = f((n - 1) / 2.0)
+        arg = f(beta) * np.sqrt(np.abs(f(1) - ((k - a) / a) ** 2))
+        return (np.i0(arg) / np.i0(f(beta))).astype(k.dtype)
+    return _window("kaiser_window", window_length, periodic, dtype, requires_grad, device,
+                   formula)
+
+
+# --- index helpers, scalars, asarray ------------------------------------------------------------
+def _tri_indices(op, which, row, col, offset, dtype, device):
+    check_device(device)
+    d = dtypes.as_dtype(dtype) or dtypes.int64
+    if d.is_floating_point or d is dtypes.bool:  # NotImplementedError, as torch (a RuntimeError)
+        raise NotImplementedError(f"{op}: expected an integer dtype, got {d.name}")
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{op}: row and col must be non-negative, got row={row}, col={col}")
+    rows, cols = which(int(row), int(offset), int(col))
+    return _make(np.stack([rows, cols]).astype(d.np).reshape(2, -1))
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, N) coordinates of the lower triangle of a row x col matrix, row by row."""
+    return _tri_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, N) coordinates of the upper triangle of a row x col matrix, row by row."""
+    return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+
+
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
+                  requires_grad=False):
+    """A 0-d tensor holding the number s, in the default float dtype unless dtype is given."""
+    check_device(device)
+    if isinstance(s, Tensor):
+        s = s.item()
+    return _finish(np.asarray(s, dtype=_dtype_or_default(dtype)), requires_grad)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
+    """Convert obj to a tensor, sharing memory with a Tensor or NumPy array when it can.
+
+    copy=None shares when the dtype allows and copies otherwise; copy=True always copies;
+    copy=False shares or raises. requires_grad=None (torch's default) keeps a tensor's own
+    requires_grad (and its graph); True/False set it on a tensor that shares obj's memory."""
+    check_device(device)
+    d = dtypes.as_dtype(dtype)
+    if isinstance(obj, Tensor):
+        if d is None or d is obj.dtype:
+            if copy:
+                out = _make(obj._array.copy())
+            elif requires_grad is None or bool(requires_grad) == obj.requires_grad:
+                return obj
+            else:
+                out = obj.detach()
+        elif copy is False:
+            raise ValueError(f"asarray: can't alias tensor with dtype '{obj.dtype.name}' into "
+                             f"dtype '{d.name}'.")
+        else:
+            out = _make(obj._array.astype(d.np))
+        keep = obj.requires_grad if requires_grad is None else requires_grad
+        return out.requires_grad_(True) if keep else out
+    if isinstance(obj, (np.ndarray, np.generic)):
+        array = np.asarray(obj)
+        dtypes.from_numpy_dtype(array.dtype)  # a clear error for unsupported dtypes
+        if d is not None and d.np != array.dtype:
+            if copy is False:
+                raise ValueError(f"asarray: can't alias NumPy array with dtype "
+                                 f"'{array.dtype}' into dtype '{d.name}'.")
+            array = array.astype(d.np)
+        elif copy or isinstance(obj, np.generic):
+            array = array.copy()
+        return _finish(array, bool(requires_grad))
+    if copy is False:
+        raise ValueError(f"asarray: can't alias {type(obj).__name__} (an arbitrary sequence or "
+                         f"scalar) into a tensor; pass copy=None or True")
+    return tensor(obj, dtype=d, requires_grad=bool(requires_grad))
+
+
 FUNCTIONS = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full",
              "zeros_like", "ones_like", "empty_like", "full_like", "arange", "linspace",
              "logspace", "eye", "rand", "randn", "randint", "randperm", "rand_like",
-             "randn_like", "randint_like", "normal", "bernoulli", "multinomial", "poisson"]
+             "randn_like", "randint_like", "normal", "bernoulli", "multinomial", "poisson",
+             "hann_window", "hamming_window", "blackman_window", "bartlett_window",
+             "kaiser_window", "tril_indices", "triu_indices", "scalar_tensor", "asarray"]
 
 METHODS = {"uniform_": uniform_, "normal_": normal_, "bernoulli_": bernoulli_,
            "exponential_": exponential_, "random_": random_, "log_normal_": log_normal_,

@@ -1517,3 +1517,61 @@ for _name, _fn in [("eq", eq), ("ne", ne), ("lt", lt), ("le", le), ("gt", gt), (
     METHODS[f"__{_name}__"] = _operator(_fn)
 METHODS.update({"__neg__": neg, "__pos__": positive, "__abs__": abs, "__invert__": bitwise_not})
 del _name, _fn
+
+
+# --- frexp ----------------------------------------------------------------------------------------
+class Frexp(Op):
+    """input = mantissa * 2**exponent, |mantissa| in [0.5, 1); exponent is int32 (as torch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        mantissa, exponent = np.frexp(x._array)
+        ctx.exponent = exponent
+        return mantissa, exponent.astype(np.int32, copy=False)
+
+    @staticmethod
+    def backward(ctx, g, _):
+        return g / _make(np.ldexp(np.ones((), g._array.dtype), ctx.exponent))
+
+
+def frexp(input):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"frexp(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input._array.dtype.kind != "f":
+        raise RuntimeError(f"frexp: only supports floating-point dtypes, got {input.dtype.name} "
+                           f"(shape {tuple(input.shape)})")
+    from .. import return_types
+    return return_types.frexp(*Frexp.apply(input))
+
+
+FUNCTIONS.append("frexp")
+METHODS["frexp"] = frexp
+
+# --- torch.exp_(x), torch.relu_(x), ...: the in-place methods called as functions ----------------
+# The names of _INPLACE for which torch has a top-level `name_` (checked against torch 2.13).
+_TOP_LEVEL_INPLACE = [
+    "neg", "square", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt",
+    "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
+    "atanh", "tanh", "sigmoid", "relu", "erf", "erfc", "abs", "floor", "ceil", "trunc", "round",
+    "frac", "xlogy", "clamp", "clamp_min", "clamp_max", "nan_to_num", "clip", "negative", "fix",
+    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "deg2rad", "rad2deg", "sinc",
+    "logit", "ldexp", "gcd", "lcm"]
+
+
+def _top_level_inplace(name):
+    method = METHODS[name]
+
+    def fn(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' must be Tensor, not "
+                            f"{type(input).__name__}")
+        return method(input, *args, **kwargs)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"In-place {name[:-1]} of `input`: the same as `input.{name}(...)`."
+    return fn
+
+
+for _name in _TOP_LEVEL_INPLACE:
+    globals()[_name + "_"] = _top_level_inplace(_name + "_")
+    FUNCTIONS.append(_name + "_")
+del _name

@@ -353,7 +353,7 @@ def _select(input, index, axis, keepdim=True, unique=True):
     values = _TakeAlong.apply(input, index, axis, unique, keepdim)
     if not keepdim:
         index = np.squeeze(index, axis)
-    return values, _make(np.ascontiguousarray(index, dtype=np.int64))
+    return values, _make(np.array(index, dtype=np.int64))  # keeps 0-d indices 0-d
 
 
 # --- max, min, amax, amin, argmax, argmin --------------------------------------------------------
@@ -911,12 +911,220 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return return_types.kthvalue(values, indices)
 
 
+# --- logcumsumexp -------------------------------------------------------------------------------
+class LogCumSumExp(Op):
+    """out_k = log(sum_{j<=k} exp(x_j)) along axis, by a logaddexp scan (stable, exact -inf)."""
+    saves_output = True
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        ctx.axis = axis
+        ctx.save_for_backward(x)
+        with np.errstate(invalid="ignore"):
+            return np.logaddexp.accumulate(x._array, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        # d out_k / d x_j = exp(x_j - out_k) for j <= k, so grad_j = sum_{k>=j} g_k exp(x_j - out_k)
+        # = exp(x_j + rev_logcumsumexp(log g_k - out_k)), split into g > 0 and g < 0 (as torch).
+        from .shape import flip
+        from .elementwise import where
+        x, = ctx.saved_tensors
+        axis = ctx.axis
+        if grad_mode.is_grad_enabled():
+            # create_graph: the plain sum over k >= j of g_k exp(x_j - out_k) (each factor <= 1,
+            # so stable), built from differentiable ops with out recomputed from x. It holds an
+            # (n, n) matrix per slice, so it is only used when a second derivative is asked for.
+            from .shape import movedim
+            out = LogCumSumExp.apply(x, axis)
+            xm, om, gm = (movedim(t, axis, -1) for t in (x, out, g))
+            n = xm.shape[-1]
+            upper = _make(np.triu(np.ones((n, n), dtype=bool)))  # [j, k]: k >= j
+            ninf = _make(np.asarray(-np.inf, dtype=xm._array.dtype))
+            logw = where(upper, xm.unsqueeze(-1) - om.unsqueeze(-2), ninf)
+            return movedim((logw.exp() * gm.unsqueeze(-2)).sum(-1), -1, axis), None
+        out = ctx.output
+
+        def reverse_scan(v):
+            return flip(LogCumSumExp.apply(flip(v, axis), axis), axis)
+
+        ninf = _make(np.asarray(-np.inf, dtype=g._array.dtype))
+        with np.errstate(divide="ignore"):
+            pos = reverse_scan(where(g > 0, g, ninf.exp()).log() - out)
+            neg = reverse_scan(where(g < 0, -g, ninf.exp()).log() - out)
+        return (x + pos).exp() - (x + neg).exp(), None
+
+
+def logcumsumexp(input, dim):
+    if input._array.dtype.kind != "f":
+        raise NotImplementedError(f"logcumsumexp: expected a floating point input, got "
+                           f"{input.dtype.name} (shape {tuple(input.shape)})")
+    x, axis = _scan_input(input, dim, None, "logcumsumexp")
+    out = LogCumSumExp.apply(x, axis)
+    return out.reshape(()) if input._array.ndim == 0 else out
+
+
+# --- mode -----------------------------------------------------------------------------------------
+def _std_sort(items):
+    """libstdc++'s std::sort (introsort) of (value, index) pairs by value: torch's CPU mode sorts
+    with it, so which index of a repeated value ends its run (torch's answer) is the one this
+    unstable sort leaves last. Comparisons are `a < b` on values, so NaN compares false."""
+    def less(a, b):
+        return a[0] < b[0]
+
+    def heap_sort(lo, hi):
+        def adjust(hole, n, value):
+            top, child = hole, hole
+            while child < (n - 1) // 2:
+                child = 2 * (child + 1)
+                if less(items[lo + child], items[lo + child - 1]):
+                    child -= 1
+                items[lo + hole] = items[lo + child]
+                hole = child
+            if n % 2 == 0 and child == (n - 2) // 2:
+                child = 2 * (child + 1)
+                items[lo + hole] = items[lo + child - 1]
+                hole = child - 1
+            parent = (hole - 1) // 2
+            while hole > top and less(items[lo + parent], value):
+                items[lo + hole] = items[lo + parent]
+                hole, parent = parent, (parent - 1) // 2
+            items[lo + hole] = value
+
+        n = hi - lo
+        if n >= 2:
+            for parent in range((n - 2) // 2, -1, -1):
+                adjust(parent, n, items[lo + parent])
+        while hi - lo > 1:
+            hi -= 1
+            value, items[hi] = items[hi], items[lo]
+            adjust(0, hi - lo, value)
+
+    def median_to_first(result, a, b, c):
+        if less(items[a], items[b]):
+            m = b if less(items[b], items[c]) else (c if less(items[a], items[c]) else a)
+        elif less(items[a], items[c]):
+            m = a
+        else:
+            m = c if less(items[b], items[c]) else b
+        items[result], items[m] = items[m], items[result]
+
+    def partition(first, last, pivot):
+        while True:
+            while less(items[first], items[pivot]):
+                first += 1
+            last -= 1
+            while less(items[pivot], items[last]):
+                last -= 1
+            if not first < last:
+                return first
+            items[first], items[last] = items[last], items[first]
+            first += 1
+
+    def introsort(first, last, depth):
+        while last - first > 16:
+            if depth == 0:
+                heap_sort(first, last)
+                return
+            depth -= 1
+            median_to_first(first, first + 1, first + (last - first) // 2, last - 1)
+            cut = partition(first + 1, last, first)
+            introsort(cut, last, depth)
+            last = cut
+
+    def linear_insert(i):
+        value = items[i]
+        while less(value, items[i - 1]):
+            items[i] = items[i - 1]
+            i -= 1
+        items[i] = value
+
+    def insertion_sort(first, last):
+        for i in range(first + 1, last):
+            if less(items[i], items[first]):
+                value = items[i]
+                items[first + 1:i + 1] = items[first:i]
+                items[first] = value
+            else:
+                linear_insert(i)
+
+    n = len(items)
+    if n > 1:
+        introsort(0, n, 2 * (n.bit_length() - 1))
+        insertion_sort(0, builtins.min(n, 16))
+        for i in range(16, n):
+            linear_insert(i)
+    return items
+
+
+def _mode_row(values):
+    """torch's CPU mode of one slice: the first run (in sorted order) of greatest length."""
+    items = _std_sort(list(zip(values, range(len(values)))))
+    best, best_index, best_count, count = None, 0, 0, 0
+    for k, (v, i) in enumerate(items):
+        count += 1
+        if k == len(items) - 1 or v != items[k + 1][0]:
+            if count > best_count:
+                best, best_index, best_count = v, i, count
+            count = 0
+    return best_index
+
+
+def _mode_index(a):
+    """Index of the mode along the last axis of a 2-D array, as torch's CPU kernel picks it."""
+    rows, n = a.shape
+    index = np.zeros((rows, 1), dtype=np.int64)
+    if n == 0:
+        return index
+    order = np.argsort(a, axis=1, kind="stable")
+    s = np.take_along_axis(a, order, 1)
+    # A run ends where the next sorted value differs; its length is its end minus the previous end.
+    ends = np.ones(s.shape, dtype=bool)
+    ends[:, :-1] = s[:, 1:] != s[:, :-1]
+    pos = np.arange(n)
+    prev_end = np.concatenate([np.full((rows, 1), -1), np.where(ends, pos, -1)[:, :-1]], 1)
+    prev_end = np.maximum.accumulate(prev_end, axis=1)
+    length = np.where(ends, pos - prev_end, 0)
+    best = np.argmax(length, axis=1)  # first maximal run = smallest most frequent value
+    # Stable sort: the run's last element is the value's last occurrence. std::sort agrees when
+    # it is stable (insertion sort: n <= 16) or the run has one element; NaNs and longer rows with
+    # repeats replay std::sort itself.
+    index[:, 0] = order[np.arange(rows), best]
+    nan = np.isnan(a).any(axis=1) if a.dtype.kind == "f" else np.zeros(rows, bool)
+    replay = nan | ((n > 16) & (length[np.arange(rows), best] > 1))
+    for r in np.flatnonzero(replay):
+        index[r, 0] = _mode_row(a[r].tolist())
+    return index
+
+
+def mode(input, dim=-1, keepdim=False):
+    """The most frequent value of each slice along dim (the smallest, among ties) and the
+    index torch's CPU kernel returns for it."""
+    axis = _axis(input, dim, "mode")
+    x = input if axis is not None else input.reshape(1)
+    axis = 0 if axis is None else axis
+    a = x._array
+    out_shape = a.shape[:axis] + ((1,) if keepdim else ()) + a.shape[axis + 1:]
+    if a.size == 0:
+        if a.shape[axis] == 0 and math.prod(out_shape) > 0:
+            raise IndexError(f"mode(): Expected reduction dim {axis} to have non-zero size "
+                             f"(input shape {tuple(input.shape)}).")
+        return return_types.mode(_make(np.zeros(out_shape, dtype=a.dtype)),
+                                 _make(np.zeros(out_shape, dtype=np.int64)))
+    moved = np.moveaxis(a, axis, -1)
+    flat = moved.reshape(-1, moved.shape[-1])
+    index = np.moveaxis(_mode_index(flat).reshape(moved.shape[:-1] + (1,)), -1, axis)
+    values, indices = _select(x, index, axis, keepdim=keepdim or input._array.ndim == 0)
+    shape = () if input._array.ndim == 0 else out_shape
+    return return_types.mode(values.reshape(shape), indices.reshape(shape))
+
+
 FUNCTIONS = ["sum", "nansum", "mean", "nanmean", "var", "std", "var_mean", "std_mean", "max",
              "min", "amax", "amin", "argmax", "argmin", "aminmax", "prod", "logsumexp", "cumsum",
              "cumprod", "cummax", "cummin", "all", "any", "count_nonzero", "median", "nanmedian",
              "softmax",
              "log_softmax", "sort", "argsort", "msort", "topk", "kthvalue", "quantile",
-             "nanquantile"]
+             "nanquantile", "logcumsumexp", "mode"]
 
 METHODS = {name: globals()[name] for name in FUNCTIONS}
 METHODS.update({"cumsum_": inplace(cumsum, "cumsum_"), "cumprod_": inplace(cumprod, "cumprod_")})

@@ -11,7 +11,9 @@ from .adamax import Adamax
 from .lbfgs import LBFGS
 from .rprop import Rprop
 from .asgd import ASGD
+from .adafactor import Adafactor
 from . import lr_scheduler
+from . import swa_utils
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "RMSprop", "NAdam",
-           "RAdam", "Adamax", "LBFGS", "Rprop", "ASGD", "lr_scheduler"]
+           "RAdam", "Adamax", "LBFGS", "Rprop", "ASGD", "Adafactor", "lr_scheduler", "swa_utils"]
