@@ -177,6 +177,11 @@ class _ConvTransposeNd(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype, output_padding)
 
+    def forward(self, input, output_size=None):
+        return self._functional(input, self.weight, self.bias, self.stride, self.padding,
+                                self._output_padding(input, output_size), self.groups,
+                                self.dilation)
+
     def _output_padding(self, input, output_size):
         if output_size is None:
             return self.output_padding
@@ -204,27 +209,15 @@ class ConvTranspose2d(_ConvTransposeNd):
         output H_out = (H - 1) stride - 2 padding + dilation (kernel - 1) + output_padding + 1.
     """
     _dims = 2
-
-    def forward(self, input, output_size=None):
-        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups,
-                                  self.dilation)
+    _functional = staticmethod(C.conv_transpose2d)
 
 
 class ConvTranspose1d(_ConvTransposeNd):
     _dims = 1
-
-    def forward(self, input, output_size=None):
-        return C.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups,
-                                  self.dilation)
+    _functional = staticmethod(C.conv_transpose1d)
 
 
 class ConvTranspose3d(_ConvTransposeNd):
     """Transposed 3-D convolution (the gradient of Conv3d with respect to its input)."""
     _dims = 3
-
-    def forward(self, input, output_size=None):
-        return C.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups,
-                                  self.dilation)
+    _functional = staticmethod(C.conv_transpose3d)
