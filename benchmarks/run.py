@@ -580,7 +580,7 @@ def main(argv=None):
             else _status(ratio, goal)
         gflops = flops / (k_ms / 1e3) / 1e9 if flops else None
         rows.append({"workload": name, "kindling_ms": round(k_ms, 2), "torch_ms": round(t_ms, 2),
-                     "ratio": round(ratio, 2), "round_ratios": [round(r, 3) for r in ratios],
+                     "ratio": round(ratio, 2), "round_ratios": [round(r, 2) for r in ratios],
                      "goal": f"{IMPORT_GOAL_MS:.0f} ms" if name == "import" else goal,
                      "status": status, "gflop_per_step": round(flops / 1e9, 4) if flops else None,
                      "kindling_gflops": None if gflops is None else round(gflops, 2),
