@@ -261,6 +261,114 @@ def test_non_strict_independent_input_gives_zeros():
     assert np.all(out_k[1][1].numpy() == 0)
 
 
+
+def _same_error(call, *args, **kwargs):
+    """Call the function named `call` of both libraries (args are (kindling, torch) pairs, or
+    plain values given to both); both must raise the same error type and message."""
+    errors = []
+    for i, F in enumerate((KF, TF)):
+        with pytest.raises(Exception) as info:
+            getattr(F, call)(*[a[i] if isinstance(a, tuple) else a for a in args], **kwargs)
+        errors.append((type(info.value), str(info.value)))
+    assert errors[0] == errors[1]
+    return errors[0][1]
+
+
+def _fns(make):
+    return make(kindling), make(torch)
+
+
+@pytest.mark.parametrize("name", ["hvp", "vhp", "jvp"])
+def test_strict_unused_input_is_reported_by_the_first_pass(name):
+    ins = both(*arrays((3,), (2,)))
+    msg = _same_error(name, _fns(lambda lib: (lambda x, y: (x ** 3).sum())), ins, ins,
+                      strict=True)
+    assert msg.startswith("The output of the user-provided function is independent of input 1")
+
+
+@pytest.mark.parametrize("name", ["hessian", "hvp", "vhp"])
+def test_strict_constant_scalar_output_is_reported_as_not_requiring_grad(name):
+    x = both(*arrays((3,)))
+    for make in (lambda lib: (lambda x: lib.ones(())),
+                 lambda lib: (lambda x: (x ** 3).sum().detach()),
+                 lambda lib: (lambda x: lib.ones(3))):   # before the single-element check
+        args = (_fns(make), (x[0][0], x[1][0]))
+        args += () if name == "hessian" else ((x[0][0], x[1][0]),)
+        assert _same_error(name, *args, strict=True).startswith(
+            "Output 0 of the user-provided function does not require gradients")
+
+
+def test_v_validation_against_a_single_tensor_matches_torch():
+    x = both(*arrays((3,)))
+    x = (x[0][0], x[1][0])
+    short, wrong = (pair_v(a, tuple_v=False) for a in arrays((2,), (5,)))
+    double = lambda lib: (lambda x: x * 2)
+    assert _same_error("vjp", _fns(double), x, (short[0], short[1])) == \
+        "v has invalid size: should be torch.Size([3]) but got torch.Size([2])."
+    assert _same_error("vjp", _fns(double), x, ((x[0], x[0]), (x[1], x[1]))) == \
+        "The given v should contain a single Tensor."
+    _same_error("jvp", _fns(double), x, ((short[0],), (short[1],)))
+    _same_error("hvp", _fns(lambda lib: (lambda x: x.sum())), x, (wrong[0], wrong[1]))
+    # jvp and hvp check v before calling func, vjp only after its outputs passed strict
+    _same_error("jvp", _fns(lambda lib: (lambda x: lib.ones(2))), x, (wrong[0], wrong[1]),
+                strict=True)
+    _same_error("vjp", _fns(lambda lib: (lambda x: lib.ones(2))), x, (wrong[0], wrong[1]),
+                strict=True)
+
+
+def test_v_may_be_omitted_for_a_one_tuple_of_one_element():
+    ins = both(*arrays((1,)))
+    compare("jvp", lambda lib: (lambda x: x.exp()), ins)
+    compare("hvp", lambda lib: (lambda x: (x ** 3).sum()), ins)
+    out_k, _ = compare("vjp", lambda lib: (lambda x: (x.exp(),)), ins, tuple_inputs=False)
+    assert isinstance(out_k[0], tuple) and not isinstance(out_k[1], tuple)
+
+
+def test_jacobian_and_hessian_option_errors_come_in_torchs_order():
+    x = both(*arrays((3,)))
+    x = (x[0][0], x[1][0])
+    listed = ([x[0]], [x[1]])
+    cube = _fns(lambda lib: (lambda x: (x ** 3).sum()))
+    listing = _fns(lambda lib: (lambda x: [x]))
+    # strategy and forward-mode combinations are refused before the inputs are looked at ...
+    _same_error("jacobian", cube, listed, strategy="sideways")
+    _same_error("jacobian", cube, listed, create_graph=True, vectorize=True,
+                strategy="forward-mode")
+    assert "`strict=True` and `strategy=\"forward-mode\"`" in _same_error(
+        "jacobian", cube, listed, strict=True, vectorize=True, strategy="forward-mode")
+    # ... vectorize=False with forward-mode after them, before calling func ...
+    _same_error("jacobian", cube, listed, strategy="forward-mode")
+    _same_error("jacobian", listing, x, strategy="forward-mode")
+    # ... and strict with vectorize only once func's outputs have been checked
+    _same_error("jacobian", listing, x, strict=True, vectorize=True)
+    _same_error("jacobian", _fns(lambda lib: (lambda x: lib.ones(2))), x, strict=True,
+                vectorize=True)
+    # hessian: its inputs, then its own strategy message, then the inner gradient's checks
+    _same_error("hessian", cube, listed, outer_jacobian_strategy="sideways")
+    _same_error("hessian", cube, x, outer_jacobian_strategy="sideways")
+    _same_error("hessian", cube, x, strict=True, vectorize=True,
+                outer_jacobian_strategy="forward-mode")
+    _same_error("hessian", cube, x, vectorize=True, create_graph=True,
+                outer_jacobian_strategy="forward-mode")
+    _same_error("hessian", _fns(lambda lib: (lambda x: x * 2)), x, strict=True, vectorize=True)
+    ins = both(*arrays((3,), (2,)))
+    for make in (lambda lib: (lambda x, y: (x ** 3).sum()),            # independent of y
+                 lambda lib: (lambda x, y: (x ** 3).sum() + y.sum()),  # linear in y
+                 lambda lib: (lambda x, y: x.sum() * y.sum())):         # vectorize refused
+        _same_error("hessian", _fns(make), ins, strict=True, vectorize=True)
+        _same_error("hessian", _fns(make), ins, strict=True)
+
+
+def test_jacobian_of_an_empty_output_is_empty():
+    # PyTorch fails here (its loop over output elements stacks nothing); kindling returns the
+    # jacobian's actual shape.
+    for options in ({}, {"vectorize": True}):
+        jac = KF.jacobian(lambda x: x * 2, kindling.zeros(2, 0), **options)
+        assert tuple(jac.shape) == (2, 0, 2, 0)
+    jac = KF.jacobian(lambda x, y: x.sum() * y, (kindling.ones(3), kindling.zeros(0)))
+    assert [tuple(j.shape) for j in jac] == [(0, 3), (0, 0)]
+
+
 # --- anomaly mode -------------------------------------------------------------------------------
 
 def _nan_backward(lib):

@@ -655,6 +655,153 @@ def test_orthogonal_assignment_and_errors():
         parametrizations.orthogonal(nn.Linear(3, 3), orthogonal_map="svd")
 
 
+# --- parametrize: more behaviour ----------------------------------------------------------------
+def test_deepcopy_is_independent_and_pickling_is_refused():
+    import pickle
+    km = nn.Linear(3, 3)
+    parametrize.register_parametrization(km, "weight", _symmetric(nn.Module))
+    clone = copy.deepcopy(km)
+    assert type(clone) is not type(km)  # a class of its own
+    parametrize.remove_parametrizations(clone, "weight")
+    assert type(clone) is nn.Linear and isinstance(type(km).__dict__["weight"], property)
+    assert np.allclose(_np(km.weight), _np(km.weight).T)
+    with pytest.raises(RuntimeError, match="state_dict"):
+        pickle.dumps(km)
+
+
+def test_transfer_parametrizations_and_params_matches_torch():
+    km, tm = _linear_pair(3, 3)
+    parametrize.register_parametrization(km, "weight", _symmetric(nn.Module))
+    tP.register_parametrization(tm, "weight", _symmetric(torch.nn.Module))
+    parametrize.register_parametrization(km, "weight", _scale(nn.Module, 2.0))
+    tP.register_parametrization(tm, "weight", _scale(torch.nn.Module, 2.0))
+    kdst, tdst = nn.Linear(3, 3), torch.nn.Linear(3, 3)
+    assert parametrize.transfer_parametrizations_and_params(km, kdst) is kdst
+    tP.transfer_parametrizations_and_params(tm, tdst)
+    assert list(kdst.state_dict()) == list(tdst.state_dict())
+    assert kdst.parametrizations.weight.original is km.parametrizations.weight.original
+    assert list(kdst.parametrizations.weight) == list(km.parametrizations.weight)
+    assert_close(kdst.weight, tdst.weight)
+    # a name the target lacks is created; an unparametrized source changes nothing
+    kdst2 = nn.Module()
+    parametrize.transfer_parametrizations_and_params(km, kdst2, "weight")
+    assert_close(kdst2.weight, km.weight)
+    plain = nn.Linear(2, 2)
+    assert parametrize.transfer_parametrizations_and_params(plain, kdst2) is kdst2
+
+
+def test_sequence_right_inverse_on_a_buffer():
+    class Split(nn.Module):
+        def forward(self, A, B):
+            return A + B
+
+        def right_inverse(self, W):
+            return W / 4, W * 3 / 4
+
+    km = nn.BatchNorm1d(3)
+    with kindling.no_grad():
+        km.running_mean.copy_(kindling.tensor([1.0, 2.0, 3.0]))
+    parametrize.register_parametrization(km, "running_mean", Split())
+    chain = km.parametrizations.running_mean
+    assert not chain.is_tensor and chain.ntensors == 2
+    assert {"parametrizations.running_mean.original0", "parametrizations.running_mean.original1"} \
+        <= set(dict(km.named_buffers()))
+    assert_close(km.running_mean, np.array([1.0, 2.0, 3.0], np.float32))
+    km.running_mean = kindling.tensor([4.0, 8.0, 4.0])
+    assert_close(chain.original0, np.array([1.0, 2.0, 1.0], np.float32))
+    parametrize.remove_parametrizations(km, "running_mean")
+    assert "running_mean" in dict(km.named_buffers()) and type(km) is nn.BatchNorm1d
+    assert_close(km.running_mean, np.array([4.0, 8.0, 4.0], np.float32))
+
+
+def test_stacking_and_assignment_errors():
+    class Shrink(nn.Module):
+        def forward(self, X):
+            return X[:1]
+
+    class BadInverse(nn.Module):
+        def forward(self, X):
+            return X
+
+        def right_inverse(self, X):
+            return X.double()
+
+    m = nn.Linear(3, 2)
+    parametrize.register_parametrization(m, "weight", _scale(nn.Module, 2.0))
+    with pytest.raises(ValueError, match="may not change the shape"):
+        parametrize.register_parametrization(m, "weight", Shrink())
+    with pytest.raises(ValueError, match="may not change the dtype"):
+        parametrize.register_parametrization(m, "weight", BadInverse())
+    assert len(m.parametrizations.weight) == 1
+    parametrize.register_parametrization(m, "weight", BadInverse(), unsafe=True)
+    assert m.parametrizations.weight.unsafe
+    with pytest.raises(ValueError, match="dtype"):
+        m.weight = kindling.zeros(2, 3)
+
+
+def test_cached_values_are_per_tensor():
+    km = nn.Linear(3, 3)
+    parametrize.register_parametrization(km, "weight", _scale(nn.Module, 2.0))
+    parametrize.register_parametrization(km, "bias", _scale(nn.Module, 2.0))
+    other = nn.Linear(3, 3)
+    parametrize.register_parametrization(other, "weight", _scale(nn.Module, 2.0))
+    with parametrize.cached():
+        assert km.weight is km.weight and km.bias is km.bias
+        assert km.weight is not other.weight and km.weight.shape != km.bias.shape
+
+
+def test_weight_norm_assignment_and_removal_match_torch():
+    km, tm = _linear_pair(4, 3)
+    parametrizations.weight_norm(km)
+    tPs.weight_norm(tm)
+    value = _rand(3, 4, seed=11)
+    km.weight = kindling.tensor(value)
+    tm.weight = torch.tensor(value)
+    assert_close(km.parametrizations.weight.original0, tm.parametrizations.weight.original0,
+                 atol=1e-6)
+    assert_close(km.weight, value, atol=1e-6)
+    parametrize.remove_parametrizations(km, "weight")
+    assert type(km) is nn.Linear and isinstance(km.weight, nn.Parameter)
+    assert_close(km.weight, value, atol=1e-6)
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("shape", [(2, 5, 3), (2, 3, 5), (2, 4, 4)])
+def test_orthogonal_batched(orthogonal_map, shape):
+    km = nn.Module()
+    km.weight = nn.Parameter(kindling.tensor(_rand(*shape, seed=12)))
+    parametrizations.orthogonal(km, orthogonal_map=orthogonal_map)
+    w = _np(km.weight)
+    gram = w @ np.swapaxes(w, -1, -2) if shape[-2] <= shape[-1] else np.swapaxes(w, -1, -2) @ w
+    assert np.abs(gram - np.eye(min(shape[-2:]))).max() < 1e-5
+    km.weight.sum().backward()
+    assert km.parametrizations.weight.original.grad.shape == shape
+
+
+@pytest.mark.parametrize("shape", [(2, 5, 3), (2, 3, 5)])
+def test_orthogonal_householder_batched_without_trivialization_matches_torch(shape):
+    km, tm = nn.Module(), torch.nn.Module()
+    x = _rand(*shape, seed=13)
+    km.weight = nn.Parameter(kindling.tensor(x))
+    tm.weight = torch.nn.Parameter(torch.tensor(x))
+    parametrizations.orthogonal(km, orthogonal_map="householder", use_trivialization=False)
+    tPs.orthogonal(tm, orthogonal_map="householder", use_trivialization=False)
+    assert_close(km.parametrizations.weight.original, tm.parametrizations.weight.original,
+                 atol=1e-5)
+    assert_close(km.weight, tm.weight, atol=1e-5)
+
+
+def test_spectral_norm_one_dim_and_conv_transpose3d():
+    km = nn.Module()
+    km.weight = nn.Parameter(kindling.tensor([3.0, 4.0]))
+    parametrizations.spectral_norm(km)
+    assert_close(km.weight, np.array([0.6, 0.8], np.float32))
+    k3 = parametrizations.spectral_norm(nn.ConvTranspose3d(2, 3, 2))
+    t3 = tPs.spectral_norm(torch.nn.ConvTranspose3d(2, 3, 2))
+    assert k3.parametrizations.weight[0].dim == t3.parametrizations.weight[0].dim == 1
+    assert list(k3.state_dict()) == list(t3.state_dict())
+
+
 # --- fusion ---------------------------------------------------------------------------------------
 def _trained_bn(tbn, shape):
     tbn.train()

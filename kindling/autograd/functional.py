@@ -1,69 +1,81 @@
 """torch.autograd.functional: vjp, jvp, jacobian, hessian, vhp and hvp of a Python function.
 
-Everything is reverse mode on kindling's graph (`autograd.grad`, which supports create_graph):
+Everything is reverse mode on kindling's graph, one primitive: `_pull(ys, xs, us)`, the
+vector-Jacobian product sum_k u_k^T dy_k/dxs computed by `autograd.grad`.
 
-- `vjp` is one backward pass, `jacobian` one per output element (`vectorize=True` and
-  `strategy="forward-mode"` are accepted and give the same values, computed the same way;
-  PyTorch's refusals of the combinations it does not support are kept, so code that runs here
-  runs there).
-- `jvp` is a vjp of a vjp: u -> J^T u is linear in u, so its vjp with cotangent v is J v.
-- `vhp` and `hvp` differentiate the gradient once more (H is symmetric for the twice
-  differentiable functions these are for, so both are one pass).
+- `vjp` is one pull; `jacobian` one pull per output element, with one-hot cotangents.
+  `vectorize=True` and `strategy="forward-mode"` are accepted and give the same values computed
+  the same way; PyTorch's refusals of the combinations it does not support are kept, so code
+  that runs here runs there.
+- `jvp` is a pull of a pull (the double-vjp trick): u -> J^T u is linear in u, so pulling it
+  back with cotangent v gives J v.
+- `hessian` is the jacobian of the gradient; `vhp` and `hvp` pull the gradient back once more
+  (H is symmetric for the twice differentiable functions these are for, so both are one pass).
 
 Inputs are a Tensor or a tuple of Tensors and results mirror the structure of inputs and
 outputs as PyTorch's do. Without create_graph results are detached; with it they stay
 differentiable, also with respect to tensors the inputs were computed from. With strict=True an
 output that does not depend on an input is an error (PyTorch's messages); otherwise its entries
-are zeros.
+are zeros. One deliberate difference: the jacobian of an empty output is an empty tensor here,
+where PyTorch's loop over output elements fails.
 """
-from ..engine import grad_mode
-from ..engine.autograd import grad as _grad
+import kindling  # this module loads lazily, after kindling is fully initialized
+
+from ..engine.autograd import grad
+from ..engine.function import Function
+from ..engine.grad_mode import enable_grad
 from ..engine.tensor import Tensor
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 
-_TWICE = ("While computing the hessian, found that the jacobian of the user-provided function "
-          "with respect to input {} is independent of the input. This is not allowed in strict "
-          "mode. You should ensure that your function is twice differentiable and that the "
-          "jacobian depends on the inputs (this would be violated by a linear function for "
-          "example).")
+# PyTorch's strict-mode messages, each formatted with the index of the offending tensor.
+_NO_GRAD = ("Output {} of the user-provided function does not require gradients. The outputs "
+            "must be computed in a differentiable manner from the input when running in strict "
+            "mode.")
+_UNUSED = ("The output of the user-provided function is independent of input {}. This is not "
+           "allowed in strict mode.")
+_UNUSED_BY = ("Output {} of the user-provided function is independent of input {}. This is not "
+              "allowed in strict mode.")
+_NOT_LINEAR = ("The gradient with respect to the input is independent of entry {} in the "
+               "grad_outputs when using the double backward trick to compute forward mode "
+               "gradients. This is not allowed in strict mode.")
+_CONSTANT_GRADIENT = (
+    "While computing the hessian, found that the jacobian of the user-provided function with "
+    "respect to input {} is independent of the input. This is not allowed in strict mode. You "
+    "should ensure that your function is twice differentiable and that the jacobian depends on "
+    "the inputs (this would be violated by a linear function for example).")
+_CONSTANT_HESSIAN = ("The hessian of the user-provided function with respect to input {} is "
+                     "independent of the input. This is not allowed in strict mode.")
+_STRATEGIES = ("forward-mode", "reverse-mode")
 
 
-def _kindling():
-    import kindling  # fully initialized by the time any function here runs
-    return kindling
+class _Alias(Function):
+    """Identity recorded in the graph: a fresh variable to differentiate with respect to, whose
+    gradient still flows on to the tensor it aliases (`view_as` of a same-shape tensor would
+    return the tensor itself). kindling.func uses it too."""
 
+    @staticmethod
+    def forward(ctx, x):
+        return x  # the engine wraps a returned input as a new view of it
 
-class _Alias:
-    """An identity op recorded in the graph, built on first use: a fresh variable to
-    differentiate with respect to whose gradient still flows on to the tensor it aliases
-    (`view_as` of a same-shape tensor returns the tensor itself)."""
-    op = None
+    @staticmethod
+    def backward(ctx, g):
+        return g
 
 
 def _alias(t):
-    if _Alias.op is None:
-        from ..engine.function import Function
-
-        class Alias(Function):
-            @staticmethod
-            def forward(ctx, x):
-                return x  # the engine wraps a returned input as a new view of it
-
-            @staticmethod
-            def backward(ctx, g):
-                return g
-        _Alias.op = Alias
-    with grad_mode.enable_grad():
-        return _Alias.op.apply(t)
+    with enable_grad():
+        return _Alias.apply(t)
 
 
-def _tensors(value, what, fn):
-    """(value as a tuple of Tensors, whether it was a tuple)."""
-    items = value if isinstance(value, tuple) else (value,)
+# --- structure: a Tensor or a tuple of Tensors in, the same shape of result out -----------------
+
+def _unpack(value, what, fn):
+    """`value` as a tuple of Tensors, and whether it was a tuple."""
     if not isinstance(value, (tuple, Tensor)):
         raise TypeError(f"The {what} given to {fn} must be either a Tensor or a tuple of Tensors "
                         f"but the given {what} has type {type(value)}.")
+    items = value if isinstance(value, tuple) else (value,)
     for i, item in enumerate(items):
         if not isinstance(item, Tensor):
             raise TypeError(f"The {what} given to {fn} must be either a Tensor or a tuple of "
@@ -71,214 +83,201 @@ def _tensors(value, what, fn):
     return items, isinstance(value, tuple)
 
 
-def _shaped(items, was_tuple):
-    return items if was_tuple else items[0]
+def _pack(items, as_tuple):
+    return tuple(items) if as_tuple else items[0]
 
+
+def _result(tensors, as_tuple, create_graph):
+    return _pack([t if create_graph else t.detach() for t in tensors], as_tuple)
+
+
+# --- the steps every function is made of ---------------------------------------------------------
 
 def _variables(inputs, create_graph):
-    """What func is called on: aliases keeping the graph to the inputs' own history under
-    create_graph, otherwise fresh leaves."""
+    """What func is called on: under create_graph an alias of an input that requires grad, so
+    results stay differentiable through the input's own history; otherwise a fresh leaf."""
     return tuple(_alias(x) if create_graph and x.requires_grad else
                  x.detach().requires_grad_(True) for x in inputs)
 
 
-def _finish(tensors, create_graph):
-    return tuple(t if create_graph else t.detach() for t in tensors)
-
-
 def _call(func, xs, fn, strict):
-    outputs, was_tuple = _tensors(func(*xs), "outputs of the user-provided function", fn)
+    ys, as_tuple = _unpack(func(*xs), "outputs of the user-provided function", fn)
     if strict:
-        for i, out in enumerate(outputs):
-            if not out.requires_grad:
-                raise RuntimeError(f"Output {i} of the user-provided function does not require "
-                                   f"gradients. The outputs must be computed in a differentiable "
-                                   f"manner from the input when running in strict mode.")
-    return outputs, was_tuple
+        for i, y in enumerate(ys):
+            if not y.requires_grad:
+                raise RuntimeError(_NO_GRAD.format(i))
+    return ys, as_tuple
 
 
-def _cotangents(v, like, fn, what):
-    """v checked against the tensors `like` (outputs for vjp, inputs for jvp/vhp/hvp)."""
+def _call_scalar(func, xs, fn, strict):
+    ys, as_tuple = _call(func, xs, fn, strict)
+    if as_tuple:
+        raise RuntimeError(f"The function given to {fn} should return a single Tensor")
+    if ys[0].numel() != 1:
+        raise RuntimeError(f"The Tensor returned by the function given to {fn} should contain a "
+                           f"single element")
+    return ys[0]
+
+
+def _cotangents(v, like, like_tuple, fn, whose):
+    """v checked against `like` (the outputs for vjp, the inputs otherwise); None stands for 1
+    when `like` is a single element."""
     if v is None:
-        if len(like) != 1 or like[0].numel() != 1:
-            raise RuntimeError(f"The vector v can only be None if the {what} returns a single "
-                               f"Tensor with a single element." if what.startswith("user") else
-                               f"The vector v can only be None if the {what} is a single Tensor "
-                               f"with a single element.")
-        return (_kindling().ones_like(like[0]),)
-    v, _ = _tensors(v, "v", fn)
+        if len(like) == 1 and like[0].numel() == 1:
+            return (kindling.ones_like(like[0]),)
+        raise RuntimeError(f"The vector v can only be None if the {whose} a single Tensor with a "
+                           f"single element.")
+    v, _ = _unpack(v, "v", fn)
+    if not like_tuple and len(v) != 1:
+        raise RuntimeError("The given v should contain a single Tensor.")
     if len(v) != len(like):
         raise RuntimeError(f"v is a tuple of invalid length: should be {len(like)} but got "
                            f"{len(v)}.")
     for i, (a, b) in enumerate(zip(v, like)):
         if a.shape != b.shape:
-            raise RuntimeError(f"Entry {i} in v has invalid size: should be {b.shape} but got "
+            entry = f"Entry {i} in v" if like_tuple else "v"
+            raise RuntimeError(f"{entry} has invalid size: should be {b.shape} but got "
                                f"{a.shape}.")
     return v
 
 
-def _backward(outputs, xs, cotangents, create_graph):
-    """d(sum <outputs, cotangents>)/d xs, None where an input is unreached."""
-    pairs = [(o, c) for o, c in zip(outputs, cotangents) if o.requires_grad]
-    if not pairs:
+def _pull(ys, xs, us, create_graph):
+    """sum_k u_k^T dy_k/dxs, one entry per x, None where no y reaches it (ys may hold None)."""
+    live = [(y, u) for y, u in zip(ys, us) if y is not None and y.requires_grad]
+    if not live:
         return (None,) * len(xs)
-    return _grad([o for o, _ in pairs], xs, [c for _, c in pairs], retain_graph=True,
-                 create_graph=create_graph, allow_unused=True)
+    return grad([y for y, _ in live], xs, [u for _, u in live], retain_graph=True,
+                create_graph=create_graph, allow_unused=True)
 
 
-def _zeros_for_none(grads, xs, strict, message):
-    k = _kindling()
-    out = []
-    for i, (g, x) in enumerate(zip(grads, xs)):
-        if g is None:
-            if strict:
-                raise RuntimeError(message.format(i))
-            g = k.zeros_like(x)
-        out.append(g)
-    return tuple(out)
+def _zeros_for_none(grads, like, strict_message=None):
+    """Missing gradients become zeros, or with a strict message an error naming the index."""
+    for i, g in enumerate(grads):
+        if g is None and strict_message:
+            raise RuntimeError(strict_message.format(i))
+    return tuple(kindling.zeros_like(x) if g is None else g for g, x in zip(grads, like))
 
+
+def _gradient(func, xs, fn, strict, unused_message):
+    """(func(xs), its gradient kept differentiable) for a scalar func."""
+    y = _call_scalar(func, xs, fn, strict)
+    g = _pull((y,), xs, (kindling.ones_like(y),), create_graph=True)
+    if strict:
+        for i, gi in enumerate(g):
+            if gi is None:
+                raise RuntimeError(unused_message.format(i))
+            if not gi.requires_grad:
+                raise RuntimeError(_CONSTANT_GRADIENT.format(i))
+    return y, _zeros_for_none(g, xs)
+
+
+# --- the API ------------------------------------------------------------------------------------
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J): the vector-Jacobian product, v shaped like the outputs."""
-    inputs, inputs_tuple = _tensors(inputs, "inputs", "vjp")
-    with grad_mode.enable_grad():
+    inputs, inputs_tuple = _unpack(inputs, "inputs", "vjp")
+    with enable_grad():
         xs = _variables(inputs, create_graph)
-        outputs, outputs_tuple = _call(func, xs, "vjp", strict)
-        v = _cotangents(v, outputs, "vjp", "user-provided function")
-        grads = _backward(outputs, xs, v, create_graph)
-        grads = _zeros_for_none(grads, xs, strict, "The output of the user-provided function is "
-                                "independent of input {}. This is not allowed in strict mode.")
-    return (_shaped(_finish(outputs, create_graph), outputs_tuple),
-            _shaped(_finish(grads, create_graph), inputs_tuple))
+        ys, outputs_tuple = _call(func, xs, "vjp", strict)
+        v = _cotangents(v, ys, outputs_tuple, "vjp", "user-provided function returns")
+        vj = _zeros_for_none(_pull(ys, xs, v, create_graph), xs, strict and _UNUSED)
+    return _result(ys, outputs_tuple, create_graph), _result(vj, inputs_tuple, create_graph)
 
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
-    """(func(inputs), J v): the Jacobian-vector product, v shaped like the inputs; by the double
-    vjp trick (see the module docstring)."""
-    inputs, inputs_tuple = _tensors(inputs, "inputs", "jvp")
-    v = _cotangents(v, inputs, "jvp", "input to the user-provided function")
-    k = _kindling()
-    with grad_mode.enable_grad():
+    """(func(inputs), J v): the Jacobian-vector product, v shaped like the inputs, by the
+    double-vjp trick."""
+    inputs, inputs_tuple = _unpack(inputs, "inputs", "jvp")
+    v = _cotangents(v, inputs, inputs_tuple, "jvp", "input to the user-provided function is")
+    with enable_grad():
         xs = _variables(inputs, create_graph)
-        outputs, outputs_tuple = _call(func, xs, "jvp", strict)
-        dummies = tuple(k.zeros_like(o).requires_grad_(True) for o in outputs)
-        pulled = _backward(outputs, xs, dummies, True)     # J^T u, linear in u
-        kept = [(p, x_v) for p, x_v in zip(pulled, v) if p is not None and p.requires_grad]
-        if kept:
-            pushed = _grad([p for p, _ in kept], dummies, [x_v for _, x_v in kept],
-                           retain_graph=True, create_graph=create_graph, allow_unused=True)
-        else:
-            pushed = (None,) * len(dummies)
-        pushed = _zeros_for_none(pushed, outputs, strict, "The gradient with respect to the "
-                                 "input is independent of entry {} in the grad_outputs when "
-                                 "using the double backward trick to compute forward mode "
-                                 "gradients. This is not allowed in strict mode.")
-    return (_shaped(_finish(outputs, create_graph), outputs_tuple),
-            _shaped(_finish(pushed, create_graph), outputs_tuple))
-
-
-def _check_strategy(strategy, create_graph, strict, vectorize):
-    if strategy not in ("forward-mode", "reverse-mode"):
-        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". '
-                             'Hint: If your function has more outputs than inputs, '
-                             '"forward-mode" tends to be more performant. Otherwise, prefer to '
-                             'use "reverse-mode".')
-    if strategy == "forward-mode":
-        if create_graph:
-            raise NotImplementedError(
-                "torch.autograd.functional.jacobian: `create_graph=True` and "
-                '`strategy="forward-mode"` are not supported together (yet). Please either set '
-                '`create_graph=False` or `strategy="reverse-mode"`.')
-        if not vectorize:
-            raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse"
-                                      " Hessian isonly implemented for `vectorize=True`.")
-    if strict and vectorize:
-        raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
-                           "`vectorized=True` are not supported together. Please either set "
-                           "`strict=False` or `vectorize=False`.")
+        ys, outputs_tuple = _call(func, xs, "jvp", strict)
+        us = tuple(kindling.zeros_like(y).requires_grad_(True) for y in ys)
+        jtu = _zeros_for_none(_pull(ys, xs, us, create_graph=True), xs, strict and _UNUSED)
+        jv = _zeros_for_none(_pull(jtu, us, v, create_graph), ys, strict and _NOT_LINEAR)
+    return _result(ys, outputs_tuple, create_graph), _result(jv, outputs_tuple, create_graph)
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
     """d func(inputs) / d inputs: for output i and input j a tensor of shape
     outputs[i].shape + inputs[j].shape, nested as (outputs, inputs) are tuples."""
-    _check_strategy(strategy, create_graph, strict, vectorize)
-    inputs, inputs_tuple = _tensors(inputs, "inputs", "jacobian")
-    k = _kindling()
-    with grad_mode.enable_grad():
+    if strategy not in _STRATEGIES:
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode". '
+                             'Hint: If your function has more outputs than inputs, '
+                             '"forward-mode" tends to be more performant. Otherwise, prefer to '
+                             'use "reverse-mode".')
+    forward = strategy == "forward-mode"
+    if forward and create_graph:
+        raise NotImplementedError(
+            "torch.autograd.functional.jacobian: `create_graph=True` and "
+            '`strategy="forward-mode"` are not supported together (yet). Please either set '
+            '`create_graph=False` or `strategy="reverse-mode"`.')
+    if forward and strict:
+        raise RuntimeError(
+            "torch.autograd.functional.jacobian: `strict=True` and `strategy=\"forward-mode\"` "
+            "are not supported together (yet). Please either set `strict=False` or "
+            "`strategy=\"reverse-mode\"`.")
+    inputs, inputs_tuple = _unpack(inputs, "inputs", "jacobian")
+    if forward and not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
+                                  "Hessian isonly implemented for `vectorize=True`.")
+    with enable_grad():
         xs = _variables(inputs, create_graph)
-        outputs, outputs_tuple = _call(func, xs, "jacobian", strict)
-        blocks = []
-        for i, out in enumerate(outputs):
-            flat = out.reshape(-1)
-            rows = [[] for _ in xs]
-            for e in range(flat.numel()):
-                grads = _backward((flat[e],), xs, (k.ones_like(flat[e]),), create_graph)
-                for j, (g, x) in enumerate(zip(grads, xs)):
-                    if g is None and strict:
-                        raise RuntimeError(f"Output {i} of the user-provided function is "
-                                           f"independent of input {j}. This is not allowed in "
-                                           f"strict mode.")
-                    rows[j].append(k.zeros_like(x) if g is None else g)
-            blocks.append(tuple(
-                (k.stack(r) if r else k.zeros(0, *x.shape, dtype=x.dtype)).reshape(
-                    tuple(out.shape) + tuple(x.shape)) for r, x in zip(rows, xs)))
-    blocks = [_finish(b, create_graph) for b in blocks]
-    nested = tuple(_shaped(b, inputs_tuple) for b in blocks)
-    return _shaped(nested, outputs_tuple)
+        ys, outputs_tuple = _call(func, xs, "jacobian", strict)
+        if strict and vectorize:
+            raise RuntimeError("torch.autograd.functional.jacobian: `strict=True` and "
+                               "`vectorized=True` are not supported together. Please either set "
+                               "`strict=False` or `vectorize=False`.")
+        blocks = [_jacobian_blocks(y, i, xs, create_graph, strict) for i, y in enumerate(ys)]
+    rows = [_result(b, inputs_tuple, create_graph) for b in blocks]
+    return _pack(rows, outputs_tuple)
 
 
-def _scalar_output(func, xs, fn):
-    out, was_tuple = _tensors(func(*xs), "outputs of the user-provided function", fn)
-    if was_tuple or len(out) != 1:
-        raise RuntimeError(f"The function given to {fn} should return a single Tensor")
-    if out[0].numel() != 1:
-        raise RuntimeError(f"The Tensor returned by the function given to {fn} should contain a "
-                           f"single element")
-    return out[0]
-
-
-def _gradient(func, xs, fn, strict):
-    """The gradient of scalar func at xs, kept differentiable (None -> zeros, or strict error)."""
-    out = _scalar_output(func, xs, fn)
-    grads = _backward((out,), xs, (_kindling().ones_like(out),), True)
-    if strict:
-        for i, g in enumerate(grads):
-            if g is None or not g.requires_grad:
-                raise RuntimeError(_TWICE.format(i))
-    return out, _zeros_for_none(grads, xs, False, "")
+def _jacobian_blocks(y, i, xs, create_graph, strict):
+    """d y / d x for each x: one pull per element of y, with a one-hot cotangent."""
+    columns = [[] for _ in xs]   # columns[j]: one gradient like xs[j] per element of y
+    for e in range(y.numel()):
+        one_hot = kindling.zeros(y.numel(), dtype=y.dtype)
+        one_hot[e] = 1
+        grads = _pull((y,), xs, (one_hot.reshape(y.shape),), create_graph)
+        for j, g in enumerate(grads):
+            if g is None and strict:
+                raise RuntimeError(_UNUSED_BY.format(i, j))
+            columns[j].append(kindling.zeros_like(xs[j]) if g is None else g)
+    return tuple(kindling.stack(c).reshape(y.shape + x.shape) if c else
+                 kindling.zeros(y.shape + x.shape, dtype=x.dtype) for c, x in zip(columns, xs))
 
 
 def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
             outer_jacobian_strategy="reverse-mode"):
-    """The Hessian of a scalar function: the jacobian of its gradient."""
-    inputs, inputs_tuple = _tensors(inputs, "inputs", "hessian")
+    """The Hessian of a scalar function: the jacobian of its gradient, nested by inputs twice."""
+    _, inputs_tuple = _unpack(inputs, "inputs", "hessian")
+    if outer_jacobian_strategy not in _STRATEGIES:
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
 
     def gradient(*xs):
-        return _shaped(_gradient(func, xs, "hessian", strict)[1], inputs_tuple)
-    return jacobian(gradient, _shaped(inputs, inputs_tuple), create_graph, strict, vectorize,
-                    outer_jacobian_strategy)
+        return _pack(_gradient(func, xs, "hessian", strict, _CONSTANT_GRADIENT)[1], inputs_tuple)
+    return jacobian(gradient, inputs, create_graph, strict, vectorize, outer_jacobian_strategy)
 
 
-def _second_order(func, inputs, v, create_graph, strict, fn):
-    inputs, inputs_tuple = _tensors(inputs, "inputs", fn)
-    v = _cotangents(v, inputs, fn, "input to the user-provided function")
-    with grad_mode.enable_grad():
+def _hessian_product(func, inputs, v, create_graph, strict, fn):
+    """(func(inputs), the gradient of <grad func, v>): v^T H, which is H v as H is symmetric."""
+    inputs, inputs_tuple = _unpack(inputs, "inputs", fn)
+    v = _cotangents(v, inputs, inputs_tuple, fn, "input to the user-provided function is")
+    with enable_grad():
         xs = _variables(inputs, create_graph)
-        out, grads = _gradient(func, xs, fn, strict)
-        product = _backward(grads, xs, v, create_graph)
-        product = _zeros_for_none(product, xs, strict, "The hessian of the user-provided "
-                                  "function with respect to input {} is independent of the "
-                                  "input. This is not allowed in strict mode.")
-    return (_finish((out,), create_graph)[0],
-            _shaped(_finish(product, create_graph), inputs_tuple))
+        y, g = _gradient(func, xs, fn, strict, _UNUSED)
+        product = _zeros_for_none(_pull(g, xs, v, create_graph), xs,
+                                  strict and _CONSTANT_HESSIAN)
+    return _result((y,), False, create_graph), _result(product, inputs_tuple, create_graph)
 
 
 def vhp(func, inputs, v=None, create_graph=False, strict=False):
-    """(func(inputs), v^T H) for a scalar function: the gradient of <grad func, v>."""
-    return _second_order(func, inputs, v, create_graph, strict, "vhp")
+    """(func(inputs), v^T H) for a scalar function, v shaped like the inputs."""
+    return _hessian_product(func, inputs, v, create_graph, strict, "vhp")
 
 
 def hvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), H v) for a scalar function (H symmetric: the same pass as vhp)."""
-    return _second_order(func, inputs, v, create_graph, strict, "hvp")
+    return _hessian_product(func, inputs, v, create_graph, strict, "hvp")

@@ -2,20 +2,20 @@
 (torch.nn.utils.parametrizations), built on `parametrize.register_parametrization`.
 
 Unlike the older hook-based `nn.utils.weight_norm` / `spectral_norm`, these keep the trained
-tensors in `module.parametrizations.weight` (`original0` = g and `original1` = v for weight
-norm, `original` otherwise) and recompute `module.weight` at every access.
+tensors in `module.parametrizations.<name>` (`original0` = g and `original1` = v for weight
+norm, `original` otherwise) and recompute `module.<name>` at every access.
 """
-from enum import Enum, auto
+from enum import Enum
 
 import numpy as np
 
-from ... import creation
+from ... import creation, linalg
 from ...engine.grad_mode import no_grad
-from ...engine.tensor import Tensor, _make
-from ...ops.linalg import matmul, mv, vdot
+from ...engine.tensor import Tensor
+from ...ops.linalg import mv, vdot
 from ...ops.shape import cat
 from .. import functional as F
-from ..modules.conv import ConvTranspose1d, ConvTranspose2d
+from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..modules.module import Module
 from . import parametrize
 from .weight_norm import norm_except_dim
@@ -23,143 +23,120 @@ from .weight_norm import norm_except_dim
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
+def _tensor_named(module, name):
+    tensor = getattr(module, name, None)
+    if not isinstance(tensor, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    return tensor
+
+
 # --- orthogonal ---------------------------------------------------------------------------------
-def _is_orthogonal(Q):
-    n, k = Q.size(-2), Q.size(-1)
-    Id = creation.eye(k, dtype=Q.dtype)
-    eps = 10.0 * n * float(np.finfo(Q._array.dtype).eps)
-    return bool(np.allclose((Q.mT @ Q)._array, Id._array, rtol=1e-5, atol=eps))
+#
+# Every map works on a tall (*, n, k) matrix X, n >= k (a wide one is transposed on the way in
+# and out), and returns Q with orthonormal columns:
+#   matrix_exp   Q = exp(A)[:, :k]                 A = L - L^T, L = tril(X) padded to n x n
+#   cayley       Q = ((I - A/2)^-1 (I + A/2))[:, :k]
+#   householder  Q = H_1 ... H_k I[:, :k] * sign   H_i = I - tau_i v_i v_i^T, v_i = e_i + the
+#                                                  part of column i of X below the diagonal
+# With trivialization the result is `base @ Q`: assigning a matrix stores it (made orthogonal)
+# in `base` and sets X = -I, where every map gives I[:, :k].
+
+class _Map(Enum):
+    matrix_exp = "matrix_exp"
+    cayley = "cayley"
+    householder = "householder"
 
 
-def _make_orthogonal(A):
-    """The Q of A = QR, with the signs making diag(R) positive: the unique orthogonal factor
-    (PyTorch computes it with geqrf + householder_product; NumPy's qr is the same LAPACK
-    geqrf/orgqr pair). Used under no_grad only."""
-    a = A._array
-    q, r = np.linalg.qr(a)
-    signs = np.sign(np.diagonal(r, axis1=-2, axis2=-1))
-    return _make((q * signs[..., None, :]).astype(a.dtype, copy=False))
+def _reflections(X):
+    """H_1 ... H_k I[:, :k] for the reflectors stored below the diagonal of X (*, n, k); the
+    product is applied right to left to the n x k identity, O(n k) per reflection."""
+    n, k = X.shape[-2:]
+    V = X.tril(-1) + creation.eye(n, k, dtype=X.dtype)              # v_i = column i
+    tau = 2.0 / (V * V).sum(dim=-2, keepdim=True)                  # (*, 1, k)
+    Y = creation.eye(n, k, dtype=X.dtype)
+    for i in reversed(range(k)):
+        v = V[..., :, i:i + 1]                                      # (*, n, 1)
+        Y = Y - v @ (tau[..., :, i:i + 1] * (v.mT @ Y))
+    return Y
 
 
-def _geqrf(A):
-    """LAPACK's geqrf on each matrix of A: (the packed R and Householder vectors, tau)."""
-    a = A._array
-    batch = a.shape[:-2]
-    flat = a.reshape((-1,) + a.shape[-2:])
-    hs, taus = [], []
-    for m in flat:
-        h, tau = np.linalg.qr(m.astype(np.float64), mode="raw")  # h is the transposed result
-        hs.append(h.T)
-        taus.append(tau)
-    h = np.stack(hs).reshape(batch + a.shape[-2:]).astype(a.dtype)
-    tau = np.stack(taus).reshape(batch + (min(a.shape[-2:]),)).astype(a.dtype)
-    return _make(h), _make(tau)
+def _householder_inverse(Q):
+    """An X that the householder map takes to Q (*, n, k), n >= k: Q's QR packed as LAPACK's
+    geqrf (NumPy's raw QR) leaves them (reflectors below the diagonal, R above it, unused), with
+    the sign of R's diagonal on the diagonal. Where geqrf needed no reflection (tau = 0) the
+    forward map still reflects, flipping that column: its sign is flipped back."""
+    q = Q.detach().numpy()
+    X = np.empty_like(q)
+    for idx in np.ndindex(q.shape[:-2]):
+        packed, tau = np.linalg.qr(q[idx].astype(np.float64), mode="raw")
+        packed = packed.T                                           # raw mode is transposed
+        X[idx] = packed
+        np.fill_diagonal(X[idx], np.sign(np.diagonal(packed)) * np.where(tau == 0.0, -1, 1))
+    return creation.tensor(X)
 
 
-def _householder_product(A, tau):
-    """torch.linalg.householder_product as differentiable kindling ops: the first k columns of
-    H_1 ... H_k, H_i = I - tau_i v_i v_i^T, v_i = e_i + (A's column i below the diagonal).
-    A is (*, n, k) and strictly lower triangular here, so V = A + I_{n,k}."""
-    n, k = A.shape[-2], A.shape[-1]
-    V = A + creation.eye(n, k, dtype=A.dtype)
-    Q = creation.eye(n, dtype=A.dtype).expand(*A.shape[:-2], n, n)
-    for i in range(k):
-        v = V[..., :, i:i + 1]                                   # (*, n, 1)
-        t = tau[..., i:i + 1].unsqueeze(-1)                      # (*, 1, 1)
-        Q = Q - matmul(matmul(Q, v) * t, v.mT)                   # Q H_i
-    return Q[..., :, :k]
+def _orthonormalize(A):
+    """The Q of A = QR with diag(R) > 0: the orthogonal matrix closest in the QR sense."""
+    Q, R = linalg.qr(A)
+    return Q * R.diagonal(dim1=-2, dim2=-1).sign().unsqueeze(-2)
 
 
-class _OrthMaps(Enum):
-    matrix_exp = auto()
-    cayley = auto()
-    householder = auto()
+class _Orthogonalize(Module):
+    """X -> a matrix with orthonormal columns (rows, if wide) through `orthogonal_map`, times
+    the buffer `base` when `use_trivialization`."""
 
-
-class _Orthogonal(Module):
-    """X -> an orthogonal matrix (or one with orthonormal columns/rows). With trivialization
-    (`base` buffer), the result is `base @ map(X)` and assigning Q stores Q in `base` and X = -I
-    (map(-I) = I), so training moves around the last assigned matrix."""
-
-    def __init__(self, weight, orthogonal_map, *, use_trivialization=True):
+    def __init__(self, shape, orthogonal_map, use_trivialization=True):
         super().__init__()
-        self.shape = weight.shape
+        self.shape = shape
         self.orthogonal_map = orthogonal_map
+        self.use_trivialization = use_trivialization
         if use_trivialization:
-            self.register_buffer("base", None)
+            self.register_buffer("base", None)  # set by right_inverse, at registration
 
     def forward(self, X):
-        n, k = X.size(-2), X.size(-1)
-        transposed = n < k
-        if transposed:
+        wide = X.size(-2) < X.size(-1)
+        if wide:
             X = X.mT
-            n, k = k, n
-        # X is now (*, n, k) with n >= k
-        if self.orthogonal_map in (_OrthMaps.matrix_exp, _OrthMaps.cayley):
-            X = X.tril()
-            if n != k:
-                X = cat([X, X.new_zeros(n, n - k).expand(*X.shape[:-2], -1, -1)], dim=-1)
-            A = X - X.mT  # skew-symmetric
-            if self.orthogonal_map == _OrthMaps.matrix_exp:
-                from ... import linalg
+        n, k = X.shape[-2:]
+        if self.orthogonal_map is _Map.householder:
+            # the diagonal holds the column signs; torch truncates it to int, so do we
+            Q = _reflections(X) * X.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        else:
+            L = X.tril()
+            if n > k:
+                L = cat([L, L.new_zeros(*L.shape[:-1], n - k)], dim=-1)
+            A = L - L.mT
+            if self.orthogonal_map is _Map.matrix_exp:
                 Q = linalg.matrix_exp(A)
             else:
-                from ... import linalg
                 Id = creation.eye(n, dtype=A.dtype)
-                Q = linalg.solve(Id - 0.5 * A, Id + 0.5 * A)  # (I - A/2)^-1 (I + A/2)
-            if n != k:
-                Q = Q[..., :k]
-        else:
-            # the strictly lower part holds the Householder vectors; the diagonal, their signs
-            A = X.tril(diagonal=-1)
-            tau = 2.0 / (1.0 + (A * A).sum(dim=-2))
-            Q = _householder_product(A, tau)
-            Q = Q * X.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
-        if hasattr(self, "base"):
+                Q = linalg.solve(Id - 0.5 * A, Id + 0.5 * A)
+            Q = Q[..., :k]
+        if self.use_trivialization:
             Q = self.base @ Q
-        if transposed:
-            Q = Q.mT
-        return Q
+        return Q.mT if wide else Q
 
     def right_inverse(self, Q):
+        if Q.shape != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
+                             f"Got a tensor of shape {Q.shape}.")
         with no_grad():
-            if Q.shape != self.shape:
-                raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
-                                 f"Got a tensor of shape {Q.shape}.")
-            Q_init = Q
-            n, k = Q.size(-2), Q.size(-1)
-            transpose = n < k
-            if transpose:
-                Q = Q.mT
-                n, k = k, n
-            if not hasattr(self, "base"):
-                # no trivialization: only the householder map can represent any Q directly
-                if self.orthogonal_map in (_OrthMaps.cayley, _OrthMaps.matrix_exp):
+            wide = Q.size(-2) < Q.size(-1)
+            tall_Q = Q.mT if wide else Q
+            n, k = tall_Q.shape[-2:]
+            if not self.use_trivialization:
+                if self.orthogonal_map is not _Map.householder:
                     raise NotImplementedError("It is not possible to assign to the matrix "
                                               "exponential or the Cayley parametrizations when "
                                               "use_trivialization=False.")
-                A, tau = _geqrf(Q)
-                # the diagonal of A becomes the signs of R's diagonal (flipped where tau == 0:
-                # LAPACK stored no reflection there), which forward applies to Q's columns
-                a = A._array
-                diag = np.sign(np.diagonal(a, axis1=-2, axis2=-1)).copy()
-                diag[tau._array == 0.0] *= -1
-                idx = np.arange(diag.shape[-1])
-                a[..., idx, idx] = diag
-                return A.mT if transpose else A
-            if n == k:
-                # a general Q is first made orthogonal
-                Q = _make_orthogonal(Q) if not _is_orthogonal(Q) else Q.clone()
-            else:
-                # complete the n x k matrix to an n x n orthogonal one with random columns
-                N = creation.randn(*(tuple(Q.shape[:-2]) + (n, n - k)), dtype=Q.dtype)
-                Q = _make_orthogonal(cat([Q, N], dim=-1))
-            self.base = Q
-            # map(-I) = I, so forward gives base (its first k columns)
-            neg_Id = creation.zeros_like(Q_init)
-            idx = np.arange(min(Q_init.shape[-2:]))
-            neg_Id._array[..., idx, idx] = -1.0
-            return neg_Id
+                X = _householder_inverse(tall_Q)
+                return X.mT if wide else X
+            if n > k:  # complete to a square matrix with random columns
+                extra = creation.randn(*tall_Q.shape[:-1], n - k, dtype=Q.dtype)
+                tall_Q = cat([tall_Q, extra], dim=-1)
+            self.base = _orthonormalize(tall_Q)
+            minus_identity = -creation.eye(*self.shape[-2:], dtype=Q.dtype)
+            return minus_identity.expand(*self.shape).clone()
 
 
 def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
@@ -171,7 +148,8 @@ def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization
     PyTorch: "matrix_exp" for square matrices, "householder" otherwise. With
     `use_trivialization` (default), the map is applied around a `base` matrix stored as a
     buffer; the current weight is made orthogonal at registration (QR, signs fixed), and
-    non-square weights are completed with random columns.
+    non-square weights are completed with random columns. Without it, only "householder" can
+    be assigned to.
 
     Example::
 
@@ -179,34 +157,31 @@ def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization
         >>> torch.dist(m.weight.T @ m.weight, torch.eye(20)) < 1e-5
         tensor(True)
     """
-    weight = getattr(module, name, None)
-    if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    weight = _tensor_named(module, name)
     if weight.ndim < 2:
         raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of "
                          f"{weight.ndim} dimensions.")
     if orthogonal_map is None:
-        orthogonal_map = ("matrix_exp" if weight.size(-2) == weight.size(-1)
-                          or weight.is_complex() else "householder")
-    orth_enum = getattr(_OrthMaps, orthogonal_map, None)
-    if orth_enum is None:
+        square = weight.size(-2) == weight.size(-1)
+        orthogonal_map = "matrix_exp" if square or weight.is_complex() else "householder"
+    if orthogonal_map not in _Map.__members__:
         raise ValueError(f'orthogonal_map has to be one of "matrix_exp", "cayley", '
                          f'"householder". Got: {orthogonal_map}')
-    orth = _Orthogonal(weight, orth_enum, use_trivialization=use_trivialization)
+    orth = _Orthogonalize(weight.shape, _Map[orthogonal_map], use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
 
 
 # --- weight norm --------------------------------------------------------------------------------
-class _WeightNorm(Module):
-    """(g, v) -> g * v / ||v||, the norm over every dim but `dim` (all of them for dim=None)."""
+class _WeightNormalize(Module):
+    """(g, v) -> g * v / ||v||, the norm over every dim but `dim` (over all of them for -1)."""
 
-    def __init__(self, dim=0):
+    def __init__(self, dim):
         super().__init__()
-        self.dim = -1 if dim is None else dim
+        self.dim = dim
 
-    def forward(self, weight_g, weight_v):
-        return weight_v * (weight_g / norm_except_dim(weight_v, 2, self.dim))
+    def forward(self, g, v):
+        return v * (g / norm_except_dim(v, 2, self.dim))
 
     def right_inverse(self, weight):
         return norm_except_dim(weight, 2, self.dim), weight
@@ -224,76 +199,68 @@ def weight_norm(module, name="weight", dim=0):
         >>> m.parametrizations.weight.original0.shape, m.parametrizations.weight.original1.shape
         (torch.Size([40, 1]), torch.Size([40, 20]))
     """
-    _weight_norm = _WeightNorm(dim)
-    parametrize.register_parametrization(module, name, _weight_norm, unsafe=True)
+    normalize = _WeightNormalize(-1 if dim is None else dim)  # -1: norm of the whole tensor
+    parametrize.register_parametrization(module, name, normalize, unsafe=True)
 
-    def _weight_norm_compat_hook(state_dict, prefix, local_metadata, strict, missing_keys,
-                                 unexpected_keys, error_msgs):
-        g_key, v_key = f"{prefix}{name}_g", f"{prefix}{name}_v"
-        if g_key in state_dict and v_key in state_dict:
-            original0 = state_dict.pop(g_key)
-            original1 = state_dict.pop(v_key)
-            state_dict[f"{prefix}parametrizations.{name}.original0"] = original0
-            state_dict[f"{prefix}parametrizations.{name}.original1"] = original1
+    def rename_old_keys(module, state_dict, prefix, *_):
+        old = (f"{prefix}{name}_g", f"{prefix}{name}_v")
+        if all(key in state_dict for key in old):
+            for i, key in enumerate(old):
+                state_dict[f"{prefix}parametrizations.{name}.original{i}"] = state_dict.pop(key)
 
-    module._register_load_state_dict_pre_hook(_weight_norm_compat_hook)
+    module.register_load_state_dict_pre_hook(rename_old_keys)
     return module
 
 
 # --- spectral norm ------------------------------------------------------------------------------
-class _SpectralNorm(Module):
-    """W -> W / sigma(W), sigma estimated by power iteration on W viewed as a matrix (dim first,
-    the rest flattened). The vectors `_u`, `_v` are buffers, updated in place by
-    `n_power_iterations` steps at each call in training mode; 1-D weights are just normalized."""
+class _SpectralNormalize(Module):
+    """W -> W / sigma(W), sigma estimated by power iteration on W as a matrix (`dim` first, the
+    other dims flattened). The singular vector estimates are the buffers `_u`, `_v`, refined in
+    place by `n_power_iterations` steps at every call in training mode. A 1-D W is divided by
+    its norm, its only singular value."""
 
     def __init__(self, weight, n_power_iterations=1, dim=0, eps=1e-12):
         super().__init__()
         ndim = weight.ndim
-        if dim >= ndim or dim < -ndim:
+        if not -ndim <= dim < ndim:
             raise IndexError(f"Dimension out of range (expected to be in range of "
                              f"[-{ndim}, {ndim - 1}] but got {dim})")
         if n_power_iterations <= 0:
             raise ValueError(f"Expected n_power_iterations to be positive, but got "
                              f"n_power_iterations={n_power_iterations}")
-        self.dim = dim if dim >= 0 else dim + ndim
+        self.dim = dim % ndim
         self.eps = eps
+        self.n_power_iterations = n_power_iterations
         if ndim > 1:
-            # 1-D weights need no power iteration: their only singular value is their norm
-            self.n_power_iterations = n_power_iterations
-            weight_mat = self._reshape_weight_to_matrix(weight)
-            h, w = weight_mat.size()
-            u = weight_mat.new_empty(h).normal_(0, 1)
-            v = weight_mat.new_empty(w).normal_(0, 1)
-            self.register_buffer("_u", F.normalize(u, dim=0, eps=self.eps))
-            self.register_buffer("_v", F.normalize(v, dim=0, eps=self.eps))
-            # start from a good estimate, as PyTorch does
-            self._power_method(weight_mat, 15)
+            rows, cols = self._as_matrix(weight).shape
+            self.register_buffer("_u", self._unit(creation.randn(rows, dtype=weight.dtype)))
+            self.register_buffer("_v", self._unit(creation.randn(cols, dtype=weight.dtype)))
+            self._refine(self._as_matrix(weight), steps=15)  # start from a good estimate
 
-    def _reshape_weight_to_matrix(self, weight):
-        if self.dim != 0:
-            weight = weight.permute(self.dim, *(d for d in range(weight.dim()) if d != self.dim))
-        return weight.flatten(1)
+    def _as_matrix(self, weight):
+        return weight.movedim(self.dim, 0).flatten(1)
 
-    def _power_method(self, weight_mat, n_power_iterations):
-        # u and v are updated in place (no graph): forward reads clones of them
+    def _unit(self, x):
+        return F.normalize(x, dim=0, eps=self.eps)
+
+    def _refine(self, W, steps):
         with no_grad():
-            for _ in range(n_power_iterations):
-                self._u.copy_(F.normalize(mv(weight_mat, self._v), dim=0, eps=self.eps))
-                self._v.copy_(F.normalize(mv(weight_mat.mT, self._u), dim=0, eps=self.eps))
+            for _ in range(steps):
+                self._u.copy_(self._unit(mv(W, self._v)))
+                self._v.copy_(self._unit(mv(W.mT, self._u)))
 
     def forward(self, weight):
         if weight.ndim == 1:
-            return F.normalize(weight, dim=0, eps=self.eps)
-        weight_mat = self._reshape_weight_to_matrix(weight)
+            return self._unit(weight)
+        W = self._as_matrix(weight)
         if self.training:
-            self._power_method(weight_mat, self.n_power_iterations)
-        u = self._u.clone()
-        v = self._v.clone()
-        sigma = vdot(u, mv(weight_mat, v))
+            self._refine(W, self.n_power_iterations)
+        # copies: the graph must not see the buffers' later in-place updates
+        sigma = vdot(self._u.clone(), mv(W, self._v.clone()))
         return weight / sigma
 
     def right_inverse(self, value):
-        # any value is its own preimage up to scale; keep it, as PyTorch does
+        # assigning W stores W itself (every W is its own preimage, up to scale)
         return value
 
 
@@ -310,11 +277,10 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
         >>> snm = spectral_norm(nn.Linear(20, 40))
         >>> torch.linalg.matrix_norm(snm.weight, 2)   # ~1
     """
-    weight = getattr(module, name, None)
-    if not isinstance(weight, Tensor):
-        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    weight = _tensor_named(module, name)
     if dim is None:
-        dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d)) else 0
+        transposed = isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d))
+        dim = 1 if transposed else 0
     parametrize.register_parametrization(
-        module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
+        module, name, _SpectralNormalize(weight, n_power_iterations, dim, eps))
     return module

@@ -1,22 +1,20 @@
-"""Parametrizations (torch.nn.utils.parametrize): express a parameter or buffer as a function of
-other tensors, recomputed at every access.
+"""Parametrizations (torch.nn.utils.parametrize): a parameter or buffer expressed as a function
+of other tensors, recomputed at every access.
 
-`register_parametrization(module, "weight", P)` moves `module.weight` to
-`module.parametrizations.weight.original` (a ParametrizationList holding P) and swaps the
-module's class for a subclass, `Parametrized<Class>`, in which `weight` is a property:
-reading it returns `P(original)` (then any further stacked parametrizations), assigning to it
-stores `P.right_inverse(value)` into `original`. If `right_inverse` returns a tuple, the
-originals are `original0`, `original1`, ... and `P.forward` takes them all.
+`register_parametrization(module, "weight", P)` moves the tensor into
+`module.parametrizations.weight` (a ParametrizationList) and gives the module a class of its
+own, `Parametrized<Class>`, in which `weight` is a property:
 
-    module.weight  <-  P_n(...P_1(P_0(original)))     # property of the injected class
-    module.parametrizations.weight.original           # the Parameter the optimizer trains
+    module.weight                 ->  P_n(...P_1(P_0(original)))
+    module.weight = X             ->  original = P_0.right_inverse(...P_n.right_inverse(X))
+    module.parametrizations.weight.original      # the tensor the optimizer trains
 
-`cached()` computes each parametrized tensor once inside its block (e.g. an RNN reading its
-weight at every step). `remove_parametrizations` puts a plain parameter back and, once a
-module has none left, restores its original class.
+When `P_0.right_inverse` returns a sequence, the originals are `original0`, `original1`, ...
+and `P_0.forward` takes them all. `cached()` computes each parametrized tensor once per block.
+`remove_parametrizations` turns the tensor back into a plain parameter or buffer; the module's
+own class comes back with its last parametrization.
 """
-import collections
-import copyreg
+from collections.abc import Sequence
 from contextlib import contextmanager
 from copy import deepcopy
 
@@ -29,14 +27,18 @@ __all__ = ["cached", "ParametrizationList", "register_parametrization", "is_para
            "remove_parametrizations", "type_before_parametrizations",
            "transfer_parametrizations_and_params"]
 
-_cache_enabled = 0
-_cache = {}
+
+# --- cache --------------------------------------------------------------------------------------
+class _Cache:
+    depth = 0     # how many cached() blocks are open
+    values = {}   # ParametrizationList -> its value, while depth > 0
 
 
 @contextmanager
 def cached():
     """Within this block, each parametrized tensor is computed on its first access and reused
-    afterwards (one graph for all its uses); the cache is dropped when the outermost block ends.
+    afterwards (one graph for all its uses); the values are dropped when the outermost block
+    ends.
 
     Example::
 
@@ -44,32 +46,61 @@ def cached():
         ...     for x in xs:
         ...         h = rnn_cell(x, h)   # the parametrized weight is computed once
     """
-    global _cache, _cache_enabled
-    _cache_enabled += 1
+    _Cache.depth += 1
     try:
         yield
     finally:
-        _cache_enabled -= 1
-        if not _cache_enabled:
-            _cache = {}
+        _Cache.depth -= 1
+        if _Cache.depth == 0:
+            _Cache.values = {}
 
 
-def _register_parameter_or_buffer(module, name, X):
-    if isinstance(X, Parameter):
-        module.register_parameter(name, X)
+# --- checks -------------------------------------------------------------------------------------
+def _check_like(value, dtype, shape, produced_by, reference):
+    """`value` (what `produced_by` returned) must be a tensor of the `dtype` and `shape` of
+    `reference`: a safe parametrization changes neither."""
+    if not isinstance(value, Tensor):
+        raise ValueError(f"{produced_by} must return a tensor. Got {type(value).__name__}.")
+    for attr, want in (("dtype", dtype), ("shape", shape)):
+        got = getattr(value, attr)
+        if want != got:
+            raise ValueError(f"Registering a parametrization may not change the {attr} of the "
+                             f"tensor, unless the `unsafe` flag is enabled.\n"
+                             f"{reference}.{attr}: {want}\n{produced_by}.{attr}: {got}")
+
+
+def _check_originals(values, count):
+    """`values` (what right_inverse returned) as a list: one tensor, or a sequence of tensors
+    (of length `count`, once known)."""
+    if isinstance(values, Tensor):
+        return [values]
+    if not isinstance(values, Sequence):
+        raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of tensors "
+                         f"(list, tuple...). Got {type(values).__name__}")
+    if count is not None and len(values) != count:
+        raise ValueError(f"'right_inverse' must return a sequence of tensors of length {count}. "
+                         f"Got a sequence of length {len(values)}.")
+    for i, t in enumerate(values):
+        if not isinstance(t, Tensor):
+            raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of tensors "
+                             f"(list, tuple...). Got element {i} of the sequence with type "
+                             f"{type(t).__name__}.")
+    return list(values)
+
+
+def _attach(module, name, tensor):
+    """Register `tensor` on `module` as a parameter if it is one, else as a buffer."""
+    if isinstance(tensor, Parameter):
+        module.register_parameter(name, tensor)
     else:
-        module.register_buffer(name, X)
+        module.register_buffer(name, tensor)
 
 
-def _maybe_set(dest, src):
-    """Make `dest` hold `src`'s data, keeping the `dest` object (optimizers may hold it)."""
-    dest.set_(src)
-
-
+# --- the chain of parametrizations of one tensor ------------------------------------------------
 class ParametrizationList(ModuleList):
     """The parametrizations of one tensor, applied in order, and the unparametrized tensor(s)
-    they act on: `original` (or `original0`, `original1`, ... when the first parametrization's
-    `right_inverse` returns a sequence). Calling it returns the parametrized tensor.
+    they act on: `original`, or `original0`, `original1`, ... when the first parametrization's
+    `right_inverse` returns a sequence. Calling it returns the parametrized tensor.
 
     Built by `register_parametrization`; not meant to be made by hand.
     """
@@ -79,166 +110,122 @@ class ParametrizationList(ModuleList):
             raise ValueError("ParametrizationList requires one or more modules.")
         super().__init__(modules)
         self.unsafe = unsafe
-        original_shape = original.shape
-        original_dtype = original.dtype
-
-        # original = right_inverse(original), through every parametrization that has one
+        dtype, shape = original.dtype, original.shape
+        # originals = right_inverse(current value); a parametrization without one (or raising
+        # NotImplementedError) keeps the value as it is
         with no_grad():
-            new = original
-            for module in reversed(self):
-                if hasattr(module, "right_inverse"):
-                    try:
-                        new = module.right_inverse(new)
-                    except NotImplementedError:
-                        pass
-                # else: the identity
-        if not isinstance(new, Tensor) and not isinstance(new, collections.abc.Sequence):
-            raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of tensors "
-                             f"(list, tuple...). Got {type(new).__name__}")
-        self.is_tensor = isinstance(new, Tensor)
-        self.ntensors = 1 if self.is_tensor else len(new)
-
+            values = self._inverse(original, strict=False)
+        self.is_tensor = isinstance(values, Tensor)
+        values = _check_originals(values, None)
+        self.ntensors = len(values)
         if self.is_tensor:
-            if original.dtype != new.dtype:
+            if values[0].dtype != original.dtype:
                 raise ValueError(f"When `right_inverse` outputs one tensor, it may not change "
                                  f"the dtype.\noriginal.dtype: {original.dtype}\n"
-                                 f"right_inverse(original).dtype: {new.dtype}")
-            # Keep the original object (it may be in an optimizer), with the new data
+                                 f"right_inverse(original).dtype: {values[0].dtype}")
             with no_grad():
-                _maybe_set(original, new)
-            _register_parameter_or_buffer(self, "original", original)
+                original.set_(values[0])  # the same object: an optimizer may hold it
+            _attach(self, "original", original)
         else:
-            for i, originali in enumerate(new):
-                if not isinstance(originali, Tensor):
-                    raise ValueError(f"'right_inverse' must return a Tensor or a Sequence of "
-                                     f"tensors (list, tuple...). Got element {i} of the "
-                                     f"sequence with type {type(originali).__name__}.")
-                # A Parameter's originals are Parameters; a buffer's, buffers
+            # the originals of a Parameter are Parameters, those of a buffer are buffers
+            for i, value in enumerate(values):
                 if isinstance(original, Parameter):
-                    originali = Parameter(originali, original.requires_grad)
-                originali.requires_grad_(original.requires_grad)
-                _register_parameter_or_buffer(self, f"original{i}", originali)
+                    value = Parameter(value, original.requires_grad)
+                else:
+                    value.requires_grad_(original.requires_grad)
+                _attach(self, f"original{i}", value)
+        if not unsafe:
+            _check_like(self(), dtype, shape, "parametrization(original)", "original")
 
-        if not self.unsafe:
-            # the parametrization must keep the tensor's dtype and shape
-            Z = self()
-            if not isinstance(Z, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got "
-                                 f"{type(Z).__name__}.")
-            if Z.dtype != original_dtype:
-                raise ValueError(f"Registering a parametrization may not change the dtype of the "
-                                 f"tensor, unless `unsafe` flag is enabled.\nunparametrized "
-                                 f"dtype: {original_dtype}\nparametrized dtype: {Z.dtype}")
-            if Z.shape != original_shape:
-                raise ValueError(f"Registering a parametrization may not change the shape of the "
-                                 f"tensor, unless `unsafe` flag is enabled.\nunparametrized "
-                                 f"shape: {original_shape}\nparametrized shape: {Z.shape}")
+    def _inverse(self, value, strict):
+        """right_inverse through the chain, last parametrization first. Not `strict`: one that
+        has none, or raises NotImplementedError, passes the value through."""
+        for module in reversed(self):
+            inverse = getattr(module, "right_inverse", None)
+            if inverse is None:
+                if strict:
+                    raise RuntimeError(f"parametrization {type(module).__name__} does not "
+                                       f"implement right_inverse.")
+                continue
+            try:
+                value = inverse(value)
+            except NotImplementedError:
+                if strict:
+                    raise
+        return value
+
+    def _original_names(self):
+        return ["original"] if self.is_tensor else [f"original{i}" for i in range(self.ntensors)]
 
     def right_inverse(self, value):
         """Store `right_inverse(value)` (through every parametrization, last first) in the
         original tensor(s): what assigning to the parametrized attribute does."""
         with no_grad():
-            for module in reversed(self):
-                if hasattr(module, "right_inverse"):
-                    value = module.right_inverse(value)
-                else:
-                    raise RuntimeError(f"parametrization {type(module).__name__} does not "
-                                       f"implement right_inverse.")
-            if self.is_tensor:
-                if not isinstance(value, Tensor):
-                    raise ValueError(f"`right_inverse` should return a tensor. Got "
-                                     f"{type(value).__name__}")
-                if value.dtype != self.original.dtype:
-                    raise ValueError(f"The tensor returned by `right_inverse` has dtype "
-                                     f"{value.dtype} while `original` has dtype "
-                                     f"{self.original.dtype}")
-                _maybe_set(self.original, value)
-            else:
-                if not isinstance(value, collections.abc.Sequence):
-                    raise ValueError(f"'right_inverse' must return a sequence of tensors. Got "
-                                     f"{type(value).__name__}.")
-                if len(value) != self.ntensors:
-                    raise ValueError(f"'right_inverse' must return a sequence of tensors of "
-                                     f"length {self.ntensors}. Got a sequence of length "
-                                     f"{len(value)}.")
-                for i, tensor in enumerate(value):
-                    original_i = getattr(self, f"original{i}")
-                    if not isinstance(tensor, Tensor):
-                        raise ValueError(f"'right_inverse' must return a sequence of tensors. "
-                                         f"Got element {i} of type {type(tensor).__name__}.")
-                    if original_i.dtype != tensor.dtype:
-                        raise ValueError(f"Tensor {i} returned by `right_inverse` has dtype "
-                                         f"{tensor.dtype} while `original{i}` has dtype "
-                                         f"{original_i.dtype}")
-                    _maybe_set(original_i, tensor)
+            new = self._inverse(value, strict=True)
+            if self.is_tensor and not isinstance(new, Tensor):
+                raise ValueError(f"`right_inverse` should return a tensor. Got "
+                                 f"{type(new).__name__}")
+            new = _check_originals(new, self.ntensors)
+            for name, tensor in zip(self._original_names(), new):
+                original = getattr(self, name)
+                if tensor.dtype != original.dtype:
+                    raise ValueError(f"The tensor returned by `right_inverse` for `{name}` has "
+                                     f"dtype {tensor.dtype} while `{name}` has dtype "
+                                     f"{original.dtype}")
+                original.set_(tensor)
 
     def forward(self):
-        if self.is_tensor:
-            x = self[0](self.original)
-        else:
-            x = self[0](*(getattr(self, f"original{i}") for i in range(self.ntensors)))
-        # the rest of the chain, in registration order
-        curr_idx = 1
-        while hasattr(self, str(curr_idx)):
-            x = self[curr_idx](x)
-            curr_idx += 1
+        first, *rest = self
+        x = first(*(getattr(self, name) for name in self._original_names()))
+        for module in rest:
+            x = module(x)
         return x
 
 
-def _inject_new_class(module):
-    """Swap `module`'s class for `Parametrized<Class>`, a subclass to hold the properties (so
-    other instances of the class are untouched)."""
-    cls = module.__class__
+# --- the injected class -------------------------------------------------------------------------
+def _tensor_property(name):
+    """The property standing for the parametrized tensor `name`."""
+    def read(self):
+        chain = self.parametrizations[name]
+        if not _Cache.depth:
+            return chain()
+        if chain not in _Cache.values:
+            _Cache.values[chain] = chain()
+        return _Cache.values[chain]
 
-    def default_deepcopy(self, memo):
-        obj = memo.get(id(self), None)
-        if obj is not None:
-            return obj
-        replica = self.__new__(self.__class__)
-        memo[id(self)] = replica
-        replica.__dict__ = deepcopy(self.__dict__, memo)
-        for slot in copyreg._slotnames(self.__class__):
-            if hasattr(self, slot):
-                setattr(replica, slot, deepcopy(getattr(self, slot), memo))
-        return replica
+    def assign(self, value):
+        self.parametrizations[name].right_inverse(value)
 
-    def getstate(self):
-        raise RuntimeError("Serialization of parametrized modules is only supported through "
-                           "state_dict(). See:\nhttps://pytorch.org/tutorials/beginner/"
-                           "saving_loading_models.html#saving-loading-a-general-checkpoint-for-"
-                           "inference-and-or-resuming-training")
-
-    dct = {"__getstate__": getstate}
-    if not hasattr(cls, "__deepcopy__"):
-        dct["__deepcopy__"] = default_deepcopy
-    module.__class__ = type(f"Parametrized{cls.__name__}", (cls,), dct)
+    return property(read, assign, doc=f"`{name}`, computed by parametrizations.{name}")
 
 
-def _inject_property(module, tensor_name):
-    """Make `tensor_name` a property of the (already injected) class of `module`."""
-    if hasattr(module, tensor_name):
-        raise AssertionError(f"Module already has an attribute named '{tensor_name}'")
-
-    def get_cached_parametrization(parametrization):
-        key = (id(module), tensor_name)
-        tensor = _cache.get(key)
-        if tensor is None:
-            tensor = parametrization()
-            _cache[key] = tensor
-        return tensor
-
-    def get_parametrized(self):
-        parametrization = self.parametrizations[tensor_name]
-        if _cache_enabled:
-            return get_cached_parametrization(parametrization)
-        return parametrization()
-
-    def set_original(self, value):
-        self.parametrizations[tensor_name].right_inverse(value)
-
-    setattr(module.__class__, tensor_name, property(get_parametrized, set_original))
+def _refuse_pickle(self):
+    raise RuntimeError("Serialization of parametrized modules is only supported through "
+                       "state_dict(). Save `module.state_dict()` and load it into a module "
+                       "parametrized the same way.")
 
 
+def _copy_parametrized(self, memo):
+    # pickling is refused, so deepcopy cannot go through __reduce_ex__; the copy gets a class
+    # of its own, so removing a parametrization from one leaves the other intact
+    cls = _parametrized_class(type(self).__bases__[0], self.parametrizations)
+    clone = cls.__new__(cls)
+    memo[id(self)] = clone
+    clone.__dict__.update(deepcopy(self.__dict__, memo))
+    return clone
+
+
+def _parametrized_class(base, names=()):
+    """A fresh subclass `Parametrized<Base>` of `base`, one per module instance (its properties
+    are that module's), with a property for each of `names`."""
+    namespace = {"__getstate__": _refuse_pickle}
+    if not hasattr(base, "__deepcopy__"):
+        namespace["__deepcopy__"] = _copy_parametrized
+    namespace.update({name: _tensor_property(name) for name in names})
+    return type(f"Parametrized{base.__name__}", (base,), namespace)
+
+
+# --- public API ---------------------------------------------------------------------------------
 def register_parametrization(module, tensor_name, parametrization, *, unsafe=False):
     """Register `parametrization` (a Module) on the parameter or buffer `module.<tensor_name>`:
     from now on the attribute is `parametrization(original)`. A second registration on the same
@@ -262,56 +249,33 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
     """
     parametrization.train(module.training)
     if is_parametrized(module, tensor_name):
-        # stacking: check the new one against the current parametrized value
+        chain = module.parametrizations[tensor_name]
         if not unsafe:
-            Y = getattr(module, tensor_name)
-            X = parametrization(Y)
-            if not isinstance(X, Tensor):
-                raise ValueError(f"A parametrization must return a tensor. Got "
-                                 f"{type(X).__name__}.")
-            if X.dtype != Y.dtype:
-                raise ValueError(f"Registering a parametrization may not change the dtype of the "
-                                 f"tensor, unless the `unsafe` flag is enabled.\n"
-                                 f"module.{tensor_name}.dtype: {Y.dtype}\n"
-                                 f"parametrization(module.{tensor_name}).dtype: {X.dtype}")
-            if X.shape != Y.shape:
-                raise ValueError(f"Registering a parametrization may not change the shape of the "
-                                 f"tensor, unless the `unsafe` flag is enabled.\n"
-                                 f"module.{tensor_name}.shape: {Y.shape}\n"
-                                 f"parametrization(module.{tensor_name}).shape: {X.shape}")
-            if hasattr(parametrization, "right_inverse"):
+            current = getattr(module, tensor_name)
+            new = parametrization(current)
+            _check_like(new, current.dtype, current.shape,
+                        f"parametrization(module.{tensor_name})", f"module.{tensor_name}")
+            inverse = getattr(parametrization, "right_inverse", None)
+            if inverse is not None:
                 try:
-                    Z = parametrization.right_inverse(X)
+                    back = inverse(new)
                 except NotImplementedError:
                     pass
                 else:
-                    if not isinstance(Z, Tensor):
-                        raise ValueError(f"parametrization.right_inverse must return a tensor. "
-                                         f"Got: {type(Z).__name__}")
-                    if Z.dtype != Y.dtype:
-                        raise ValueError(f"The tensor returned by parametrization.right_inverse "
-                                         f"must have the same dtype as module.{tensor_name}, "
-                                         f"unless the `unsafe` flag is enabled.\n"
-                                         f"module.{tensor_name}.dtype: {Y.dtype}\n"
-                                         f"returned dtype: {Z.dtype}")
-                    if Z.shape != Y.shape:
-                        raise ValueError(f"The tensor returned by parametrization.right_inverse "
-                                         f"must have the same shape as module.{tensor_name}, "
-                                         f"unless the `unsafe` flag is enabled.\n"
-                                         f"module.{tensor_name}.shape: {Y.shape}\n"
-                                         f"returned shape: {Z.shape}")
-        module.parametrizations[tensor_name].append(parametrization)
-        module.parametrizations[tensor_name].unsafe |= unsafe
-    elif tensor_name in module._buffers or tensor_name in module._parameters:
-        original = getattr(module, tensor_name)
-        # built before touching the module, so a failing check leaves it as it was
-        parametrizations = ParametrizationList([parametrization], original, unsafe=unsafe)
+                    _check_like(back, current.dtype, current.shape,
+                                "parametrization.right_inverse(...)", f"module.{tensor_name}")
+        chain.append(parametrization)
+        chain.unsafe |= unsafe
+    elif tensor_name in module._parameters or tensor_name in module._buffers:
+        # built first, so that a failing check leaves the module as it was
+        chain = ParametrizationList([parametrization], getattr(module, tensor_name),
+                                    unsafe=unsafe)
         delattr(module, tensor_name)
         if not is_parametrized(module):
-            _inject_new_class(module)
+            module.__class__ = _parametrized_class(type(module))
             module.parametrizations = ModuleDict()
-        _inject_property(module, tensor_name)
-        module.parametrizations[tensor_name] = parametrizations
+        setattr(type(module), tensor_name, _tensor_property(tensor_name))
+        module.parametrizations[tensor_name] = chain
     else:
         raise ValueError(f"Module '{module}' does not have a parameter, a buffer, or a "
                          f"parametrized element with name '{tensor_name}'")
@@ -320,75 +284,63 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
 
 def is_parametrized(module, tensor_name=None):
     """Whether `module` has any parametrization (or one on `tensor_name`)."""
-    parametrizations = getattr(module, "parametrizations", None)
-    if parametrizations is None or not isinstance(parametrizations, ModuleDict):
+    chains = getattr(module, "parametrizations", None)
+    if not isinstance(chains, ModuleDict):
         return False
-    if tensor_name is None:
-        return len(parametrizations) > 0
-    return tensor_name in parametrizations
+    return len(chains) > 0 if tensor_name is None else tensor_name in chains
 
 
 def remove_parametrizations(module, tensor_name, leave_parametrized=True):
     """Remove the parametrizations on `module.<tensor_name>`, which becomes a plain parameter
     (or buffer) again: holding the current parametrized value if `leave_parametrized`, else the
-    unparametrized `original` (impossible when there are several originals). The original
-    Parameter object is kept, so optimizers holding it still train the module. Returns the
-    module."""
+    unparametrized `original` (impossible when there are several originals). A single original
+    keeps its identity, so optimizers holding it still train the module. Returns the module."""
     if not is_parametrized(module, tensor_name):
         raise ValueError(f"Module {module} does not have a parametrization on {tensor_name}")
-    parametrizations = module.parametrizations[tensor_name]
-    if parametrizations.is_tensor:
-        original = parametrizations.original
+    chain = module.parametrizations[tensor_name]
+    if not chain.is_tensor and not leave_parametrized:
+        raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor "
+                         "that is parametrized in terms of a sequence of tensors.")
+    if leave_parametrized:
+        with no_grad():
+            value = getattr(module, tensor_name)
+    if chain.is_tensor:
+        tensor = chain.original
         if leave_parametrized:
-            with no_grad():
-                t = getattr(module, tensor_name)
-                # original keeps its identity; only its data changes (shape/dtype may too, if
-                # the parametrization was unsafe)
-                _maybe_set(original, t)
+            tensor.set_(value)  # shape and dtype may change too, if the chain was unsafe
     else:
-        if not leave_parametrized:
-            raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor "
-                             "that is parametrized in terms of a sequence of tensors.")
-        t = getattr(module, tensor_name)
-        # several originals: a new tensor, a Parameter if the value needs gradients
-        original = Parameter(t.detach()) if t.requires_grad else t
+        # several originals: a new tensor, a Parameter if they were trained
+        trained = any(getattr(chain, name).requires_grad for name in chain._original_names())
+        tensor = Parameter(value) if trained else value
 
-    delattr(module.__class__, tensor_name)
+    delattr(type(module), tensor_name)
     del module.parametrizations[tensor_name]
-    _register_parameter_or_buffer(module, tensor_name, original)
-
-    # no parametrizations left: the module gets its own class back
+    _attach(module, tensor_name, tensor)
     if not is_parametrized(module):
-        delattr(module, "parametrizations")
-        module.__class__ = module.__class__.__bases__[0]
+        del module.parametrizations
+        module.__class__ = type(module).__bases__[0]
     return module
 
 
 def type_before_parametrizations(module):
     """The module's class, not the `Parametrized<Class>` that parametrizations swap in."""
-    if is_parametrized(module):
-        return module.__class__.__bases__[0]
-    return type(module)
+    return type(module).__bases__[0] if is_parametrized(module) else type(module)
 
 
 def transfer_parametrizations_and_params(from_module, to_module, tensor_name=None):
     """Register `from_module`'s parametrizations (all, or those on `tensor_name`) on
-    `to_module`, sharing their modules and original tensors. Returns `to_module`."""
-    if is_parametrized(from_module):
-        names = from_module.parametrizations if tensor_name is None else [tensor_name]
-        for parameter_name in names:
-            if not hasattr(to_module, parameter_name):
-                setattr(to_module, parameter_name,
-                        Parameter(getattr(from_module, parameter_name).detach()))
-            for param_func in from_module.parametrizations[parameter_name]:
-                register_parametrization(to_module, parameter_name, param_func)
-            source = from_module.parametrizations[parameter_name]
-            target = to_module.parametrizations[parameter_name]
-            if hasattr(source, "original"):
-                target.original = source.original
-            else:
-                num = 0
-                while hasattr(source, f"original{num}"):
-                    setattr(target, f"original{num}", getattr(source, f"original{num}"))
-                    num += 1
+    `to_module`, sharing their modules and original tensors; a tensor `to_module` lacks is
+    created first. Does nothing if `from_module` is not parametrized. Returns `to_module`."""
+    if not is_parametrized(from_module):
+        return to_module
+    names = list(from_module.parametrizations) if tensor_name is None else [tensor_name]
+    for name in names:
+        source = from_module.parametrizations[name]
+        if not hasattr(to_module, name):
+            setattr(to_module, name, Parameter(getattr(from_module, name).detach()))
+        for parametrization in source:
+            register_parametrization(to_module, name, parametrization)
+        target = to_module.parametrizations[name]
+        for original in source._original_names():
+            setattr(target, original, getattr(source, original))
     return to_module
