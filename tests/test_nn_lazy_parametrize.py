@@ -298,6 +298,100 @@ def test_uninitialized_materialize():
     assert b.persistent is False and not b.requires_grad
 
 
+def test_lazy_failed_first_call_leaves_the_module_lazy():
+    # the input is checked before anything is materialized; a later good call completes it
+    for m, bad, good in [(nn.LazyBatchNorm2d(), (2, 3, 4), (2, 3, 4, 4)),
+                         (nn.LazyConv2d(4, 3), (5, 5), (1, 2, 5, 5))]:
+        with pytest.raises((ValueError, RuntimeError)):
+            m(kindling.randn(*bad))
+        assert type(m).__name__.startswith("Lazy") and m.has_uninitialized_params()
+        m(kindling.randn(*good))
+        assert not type(m).__name__.startswith("Lazy")
+        assert not any(is_lazy(t) for t in m.state_dict().values())
+
+
+def test_lazy_instance_norm_unbatched_input():
+    # (C, L) unbatched: the channels are dim 0 (torch reads size(1) and then fails on the input)
+    x = _rand(3, 7)
+    m = nn.LazyInstanceNorm1d()
+    y = m(kindling.tensor(x))
+    assert type(m) is nn.InstanceNorm1d and m.num_features == 3 and y.shape == (3, 7)
+    t = torch.nn.InstanceNorm1d(3, affine=True, track_running_stats=True)
+    assert_close(y, t(torch.tensor(x)), atol=1e-5)
+
+
+def test_lazy_reset_parameters_waits_for_the_size():
+    m = nn.LazyLinear(3)
+    m.reset_parameters()  # nothing to initialize yet (torch: the same no-op)
+    assert is_lazy(m.weight)
+    src = nn.Linear(4, 3)
+    m.load_state_dict(src.state_dict())
+    m.reset_parameters()  # loaded values are kept
+    assert np.array_equal(m.weight.detach().numpy(), src.weight.detach().numpy())
+
+
+def test_lazy_state_dict_in_a_container():
+    km = nn.Sequential(nn.LazyLinear(3), nn.LazyBatchNorm1d())
+    tm = torch.nn.Sequential(torch.nn.LazyLinear(3), torch.nn.LazyBatchNorm1d())
+    assert list(km.state_dict()) == list(tm.state_dict())
+    kept = km.state_dict(keep_vars=True)
+    assert kept["0.weight"] is km[0].weight and kept["1.running_mean"] is km[1].running_mean
+    # lazy into lazy, non-strict, with a key missing and one unexpected (torch's lists)
+    ks = nn.Sequential(nn.LazyLinear(3), nn.LazyBatchNorm1d()).state_dict()
+    ts = torch.nn.Sequential(torch.nn.LazyLinear(3), torch.nn.LazyBatchNorm1d()).state_dict()
+    for sd in (ks, ts):
+        del sd["0.bias"]
+        sd["0.extra"] = sd["0.weight"]
+    kr, tr = km.load_state_dict(ks, strict=False), tm.load_state_dict(ts, strict=False)
+    assert kr.missing_keys == tr.missing_keys == ["0.bias"]
+    assert kr.unexpected_keys == tr.unexpected_keys == ["0.extra"]
+    assert km[0].has_uninitialized_params() and km[1].has_uninitialized_params()
+    # an initialized module's entries are detached tensors
+    km(kindling.randn(4, 5))
+    sd = km.state_dict()
+    assert type(sd["0.weight"]) is kindling.Tensor and not sd["0.weight"].requires_grad
+
+
+def test_lazy_custom_module_without_cls_to_become():
+    class LazyScale(nn.modules.lazy.LazyModuleMixin, nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.UninitializedParameter()
+            self.calls = 0
+
+        def initialize_parameters(self, x, *, offset=0.0):
+            self.calls += 1
+            self.scale.materialize((x.shape[-1],))
+            self.scale.fill_(2.0 + offset)
+
+        def forward(self, x, *, offset=0.0):
+            return x * self.scale
+
+    m = LazyScale()
+    seen = []
+    m.register_forward_pre_hook(lambda mod, args: seen.append(mod.has_uninitialized_params()))
+    y = m(kindling.ones(2, 3), offset=1.0)  # keyword arguments reach initialize_parameters
+    assert np.allclose(y.detach().numpy(), 3.0) and seen == [False]
+    m(kindling.ones(2, 3))
+    assert type(m) is LazyScale and m.calls == 1 and len(seen) == 2
+
+
+def test_lazy_incomplete_initialization_raises():
+    class Forgetful(nn.modules.lazy.LazyModuleMixin, nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.UninitializedParameter()
+
+        def initialize_parameters(self, x):
+            pass
+
+        def forward(self, x):
+            return x
+
+    with pytest.raises(RuntimeError, match="not been fully initialized"):
+        Forgetful()(kindling.ones(1))
+
+
 # --- parametrize ----------------------------------------------------------------------------------
 def _symmetric(module_base):
     class Symmetric(module_base):
