@@ -490,6 +490,18 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv_nd("conv1d", input, weight, bias, stride, padding, dilation, groups, 1)
 
 
+def _check_transposed(op, x, weight, output_padding, stride, dilation):
+    # weight is (C_in, C_out/groups, *kernel): the weight of the conv this transposes.
+    if x.shape[1] != weight.shape[0]:
+        raise RuntimeError(f"{op}: expected input with {weight.shape[0]} channels (weight shape "
+                           f"{tuple(weight.shape)}), got input of shape {tuple(x.shape)}")
+    for o_p, st, d in zip(output_padding, stride, dilation):
+        if o_p >= max(st, d):
+            raise RuntimeError(f"{op}: output padding must be smaller than either stride or "
+                               f"dilation, got output_padding={output_padding}, stride={stride}, "
+                               f"dilation={dilation}")
+
+
 def _conv_transpose_nd(op, x, weight, bias, stride, padding, output_padding, groups, dilation,
                        dims):
     if weight.ndim != dims + 2:
@@ -508,15 +520,7 @@ def _conv_transpose_nd(op, x, weight, bias, stride, padding, output_padding, gro
         stride, padding = _pair(stride, "stride", op), _pair(padding, "padding", op)
         output_padding = _pair(output_padding, "output_padding", op)
         dilation = _pair(dilation, "dilation", op)
-    # weight is (C_in, C_out/groups, kH, kW): the weight of the conv this transposes.
-    if x.shape[1] != weight.shape[0]:
-        raise RuntimeError(f"{op}: expected input with {weight.shape[0]} channels (weight shape "
-                           f"{tuple(weight.shape)}), got input of shape {tuple(x.shape)}")
-    for op_, s, d in zip(output_padding, stride, dilation):
-        if op_ >= max(s, d):
-            raise RuntimeError(f"{op}: output padding must be smaller than either stride or "
-                               f"dilation, got output_padding={output_padding}, stride={stride}, "
-                               f"dilation={dilation}")
+    _check_transposed(op, x, weight, output_padding, stride, dilation)
     kernel = weight.shape[2:]
     out_hw = tuple((size - 1) * s - 2 * p + d * (k - 1) + op_ + 1 for size, s, p, d, k, op_ in
                    zip(x.shape[2:], stride, padding, dilation, kernel, output_padding))
@@ -563,13 +567,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     one conv2d over every (sample, output depth), so the 2-D path's batched GEMMs do the work
     and the gradients, of any order, are conv2d's."""
     op = "conv3d"
-    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
-        raise TypeError(f"{op}: expected input and weight Tensors")
-    if weight.ndim != 5:
-        raise RuntimeError(f"{op}: expected a 5-D weight, got shape {tuple(weight.shape)}")
-    if input.ndim not in (4, 5):
-        raise RuntimeError(f"{op}: expected a 4-D (unbatched) or 5-D (batched) input, got shape "
-                           f"{tuple(input.shape)}")
+    _check_conv(op, input, weight, groups, 3)
     x = input.unsqueeze(0) if input.ndim == 4 else input
     stride, dilation = _triple(stride, "stride", op), _triple(dilation, "dilation", op)
     kernel = tuple(weight.shape[2:])
@@ -625,14 +623,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     stride, padding = _triple(stride, "stride", op), _triple(padding, "padding", op)
     output_padding = _triple(output_padding, "output_padding", op)
     dilation = _triple(dilation, "dilation", op)
-    if x.shape[1] != weight.shape[0]:
-        raise RuntimeError(f"{op}: expected input with {weight.shape[0]} channels (weight shape "
-                           f"{tuple(weight.shape)}), got input of shape {tuple(input.shape)}")
-    for o_p, st, d in zip(output_padding, stride, dilation):
-        if o_p >= max(st, d):
-            raise RuntimeError(f"{op}: output padding must be smaller than either stride or "
-                               f"dilation, got output_padding={output_padding}, stride={stride}, "
-                               f"dilation={dilation}")
+    _check_transposed(op, x, weight, output_padding, stride, dilation)
     from .shape import pad
     n, depth, k_d = x.shape[0], x.shape[2], weight.shape[2]
     span = (depth - 1) * stride[0] + 1                 # depths one kernel slice writes to
